@@ -1,0 +1,126 @@
+"""Input checks shared by the model builders.
+
+Every check raises :class:`ValueError` naming the column, the offending rows (by the
+DataFrame's index labels) and the problem.  Nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+_MAX_ROWS_SHOWN = 10
+
+
+def _rows(index: pd.Index, mask: np.ndarray) -> str:
+    labels = list(index[np.asarray(mask)])
+    shown = ", ".join(str(x) for x in labels[:_MAX_ROWS_SHOWN])
+    more = len(labels) - _MAX_ROWS_SHOWN
+    suffix = f" and {more} more" if more > 0 else ""
+    word = "row" if len(labels) == 1 else "rows"
+    return f"{word} {shown}{suffix}"
+
+
+def require_dataframe(data: object) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(
+            f"data must be a pandas DataFrame with the named columns, got {type(data).__name__}"
+        )
+    if len(data) == 0:
+        raise ValueError("data has no rows")
+    return data
+
+
+def require_columns(data: pd.DataFrame, columns: Sequence[str], role: dict[str, str]) -> None:
+    """Check that every column exists; ``role`` maps column -> argument name for the message."""
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        parts = [f"{role.get(c, 'column')}={c!r}" for c in missing]
+        raise ValueError(
+            f"column(s) not found in data: {', '.join(parts)}; "
+            f"available columns: {', '.join(map(str, data.columns))}"
+        )
+
+
+def no_missing(data: pd.DataFrame, column: str) -> None:
+    mask = data[column].isna().to_numpy()
+    if mask.any():
+        raise ValueError(
+            f"column {column!r} has missing values (NaN) in {_rows(data.index, mask)}; "
+            "remove or impute these rows before fitting (hierarch does not drop rows silently)"
+        )
+
+
+def counts(data: pd.DataFrame, column: str) -> np.ndarray:
+    """Return a column as non-negative integer counts, or raise naming the bad rows."""
+    no_missing(data, column)
+    values = pd.to_numeric(data[column], errors="coerce")
+    bad = values.isna().to_numpy()
+    if bad.any():
+        raise ValueError(f"column {column!r} is not numeric in {_rows(data.index, bad)}")
+    x = values.to_numpy(dtype=float)
+    nonfinite = ~np.isfinite(x)
+    if nonfinite.any():
+        raise ValueError(f"column {column!r} has infinite values in {_rows(data.index, nonfinite)}")
+    negative = x < 0
+    if negative.any():
+        raise ValueError(
+            f"column {column!r} has negative counts in {_rows(data.index, negative)} "
+            f"(values {', '.join(str(v) for v in x[negative][:_MAX_ROWS_SHOWN])}); "
+            "counts must be 0 or more"
+        )
+    fractional = x != np.round(x)
+    if fractional.any():
+        raise ValueError(
+            f"column {column!r} has non-integer counts in {_rows(data.index, fractional)} "
+            f"(values {', '.join(str(v) for v in x[fractional][:_MAX_ROWS_SHOWN])}); "
+            "counts must be whole numbers"
+        )
+    return x.astype(np.int64)
+
+
+def binomial_counts(
+    data: pd.DataFrame, successes: str, trials: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a successes/trials pair of columns and return them as integer arrays."""
+    m = counts(data, successes)
+    n = counts(data, trials)
+    zero = n == 0
+    if zero.any():
+        raise ValueError(
+            f"column {trials!r} (trials) is zero in {_rows(data.index, zero)}; "
+            "a row with no trials carries no information: remove it explicitly"
+        )
+    above = m > n
+    if above.any():
+        raise ValueError(
+            f"successes above trials: column {successes!r} exceeds column {trials!r} in "
+            f"{_rows(data.index, above)}"
+        )
+    return m, n
+
+
+def grouping(data: pd.DataFrame, column: str, *, min_levels: int = 1) -> tuple[np.ndarray, list]:
+    """Return integer codes and sorted level labels for a grouping column."""
+    no_missing(data, column)
+    codes, levels = pd.factorize(data[column], sort=True)
+    levels = list(levels)
+    if len(levels) < min_levels:
+        raise ValueError(
+            f"grouping column {column!r} has {len(levels)} level(s) "
+            f"({', '.join(map(str, levels))}); a multilevel model needs at least {min_levels} "
+            "groups to estimate the between-group SD"
+        )
+    return codes.astype(np.int64), levels
+
+
+def conf_level(value: float) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"conf_level must be a number in (0, 1), got {value!r}") from None
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"conf_level must be strictly between 0 and 1, got {value!r}")
+    return v
