@@ -1,0 +1,162 @@
+"""Command line: ``hierarch run models/rats.toml`` runs a ready analysis.
+
+A model file is a small TOML document::
+
+    [data]
+    dataset = "rats"          # a bundled dataset (or: path = "file.csv")
+
+    [model]
+    type = "binomial"
+    successes = "m"
+    trials = "n"
+    group = "batch"
+    multilevel = true
+    conf_level = 0.95
+
+    [sampler]                 # optional: NUTS settings for the Bayesian fit
+    draws = 1000
+    tune = 1000
+    chains = 4
+    random_seed = 2024
+
+    [report]                  # optional
+    new_group_trials = 20     # also predict a new group's count out of this many trials
+
+The run prints the frequentist and the Bayesian report and their comparison, and writes the
+figures (PNG), the tables (CSV) and the Bayesian fit (``fit.nc``, reloadable with
+``hierarch.load_fit``) into the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["main", "run_model_file"]
+
+_MODEL_KEYS = {"type", "successes", "trials", "group", "multilevel", "conf_level", "n_agq",
+               "priors"}
+_SAMPLER_KEYS = {"draws", "tune", "chains", "target_accept", "sampler", "random_seed"}
+
+
+def _load_config(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            cfg = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SystemExit(f"hierarch: model file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SystemExit(f"hierarch: {path} is not valid TOML: {err}") from None
+    for section in ("data", "model"):
+        if section not in cfg:
+            raise SystemExit(f"hierarch: {path} has no [{section}] section")
+    unknown = set(cfg["model"]) - _MODEL_KEYS
+    unknown |= {f"sampler.{k}" for k in set(cfg.get("sampler", {})) - _SAMPLER_KEYS}
+    if unknown:
+        raise SystemExit(f"hierarch: {path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return cfg
+
+
+def _load_data(cfg: dict[str, Any], base: Path) -> pd.DataFrame:
+    from hierarch.datasets import load_dataset
+
+    data = cfg["data"]
+    if "dataset" in data:
+        return load_dataset(data["dataset"])
+    if "path" in data:
+        return pd.read_csv(base / data["path"])
+    raise SystemExit("hierarch: [data] needs either dataset = '...' or path = '...'")
+
+
+def run_model_file(path: str | Path, out: str | Path | None = None,
+                   progressbar: bool | None = None) -> dict[str, Any]:
+    """Run the analysis described by a model file; return the fits and written files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import hierarch
+    from hierarch import plots
+
+    path = Path(path)
+    cfg = _load_config(path)
+    model_cfg = dict(cfg["model"])
+    if model_cfg.pop("type", "binomial") != "binomial":
+        raise SystemExit("hierarch: only type = 'binomial' models are supported so far")
+    out = Path(out) if out is not None else Path("output") / path.stem
+    out.mkdir(parents=True, exist_ok=True)
+    data = _load_data(cfg, path.parent)
+    n_agq = model_cfg.pop("n_agq", 1)
+    priors = model_cfg.pop("priors", None)
+    sampler = dict(cfg.get("sampler", {}))
+    trials_new = cfg.get("report", {}).get("new_group_trials")
+
+    print(f"== {path.name}: {cfg['data'].get('dataset', cfg['data'].get('path'))}, "
+          f"{len(data)} rows ==\n")
+    ml = hierarch.binomial_model(data=data, method="ml", n_agq=n_agq, **model_cfg)
+    print("-- Frequentist (maximum likelihood) --\n")
+    print(ml, "\n")
+    bayes = hierarch.binomial_model(data=data, method="bayes", priors=priors,
+                                    progressbar=progressbar, **model_cfg, **sampler)
+    print("-- Bayesian (NUTS) --\n")
+    print(bayes, "\n")
+
+    written: list[Path] = [bayes.save(out / "fit.nc")]
+    if getattr(ml, "kind", "") == "multilevel":
+        cmp = hierarch.compare(ml, bayes)
+        print("-- Frequentist vs Bayesian --\n")
+        print(cmp, "\n")
+        print(bayes.tau(), "\n")
+        ng = bayes.new_group(trials=trials_new)
+        print(f"New group (posterior predictive, {100 * bayes.conf_level:g}%):")
+        print(ng.round(4).to_string(), "\n")
+        shrink = bayes.shrinkage()
+        tables = {"shrinkage_bayes.csv": shrink, "shrinkage_ml.csv": ml.shrinkage(),
+                  "comparison_groups.csv": cmp.groups, "comparison_summary.csv": cmp.summary}
+        for name, table in tables.items():
+            table.to_csv(out / name, index=name == "comparison_summary.csv")
+            written.append(out / name)
+        figures = {
+            "shrinkage.png": lambda ax: plots.plot_shrinkage(shrink, ax=ax),
+            "population.png": lambda ax: plots.plot_population(bayes.population(), ng, ax=ax),
+            "tau.png": lambda ax: plots.plot_tau(bayes.tau(), ax=ax),
+        }
+        for name, draw in figures.items():
+            fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+            draw(ax)
+            fig.savefig(out / name, dpi=120)
+            plt.close(fig)
+            written.append(out / name)
+    print("Wrote:\n" + "\n".join(f"  {p}" for p in written))
+    return {"ml": ml, "bayes": bayes, "files": written}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hierarch`` command."""
+    parser = argparse.ArgumentParser(prog="hierarch", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a ready analysis from a TOML model file")
+    run.add_argument("model_file", type=Path)
+    run.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: output/<model file name>)")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sub.add_parser("datasets", help="list the bundled datasets")
+    args = parser.parse_args(argv)
+    if args.command == "datasets":
+        from hierarch.datasets import list_datasets
+
+        with pd.option_context("display.max_colwidth", 60, "display.width", 140):
+            print(list_datasets()[["rows", "columns", "description"]].to_string())
+        return 0
+    run_model_file(args.model_file, args.out, progressbar=False if args.no_progress else None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
