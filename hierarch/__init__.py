@@ -9,7 +9,7 @@ Examples
 0.6646
 """
 
-from hierarch import plots
+from hierarch import plots, simulate
 from hierarch.binomial import binomial_model
 from hierarch.datasets import describe_dataset, list_datasets, load_dataset
 from hierarch.diagnostics import ConvergenceWarning
@@ -31,6 +31,7 @@ __all__ = [
     "load_fit",
     "new_group",
     "plots",
+    "simulate",
     "population",
     "shrinkage",
     "tau_summary",

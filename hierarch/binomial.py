@@ -568,5 +568,5 @@ def binomial_model(
         "parameterization": "non-centred" if kind == "multilevel" else None,
     }
     fit = BinomialBayesFit(idata, spec)
-    fit.diagnostics(warn=True)
+    fit.diagnostics(warn=True, stacklevel=4)
     return fit

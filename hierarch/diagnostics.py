@@ -44,7 +44,11 @@ class Diagnostics:
 
 
 def check_convergence(
-    idata: az.InferenceData, var_names: Sequence[str], *, warn: bool = True
+    idata: az.InferenceData,
+    var_names: Sequence[str],
+    *,
+    warn: bool = True,
+    stacklevel: int = 2,
 ) -> Diagnostics:
     """Check R-hat, ESS and divergences of ``var_names``; warn in plain words if they fail.
 
@@ -56,6 +60,8 @@ def check_convergence(
         Parameters to check (usually the hyperparameters and group effects).
     warn : bool
         Emit a :class:`ConvergenceWarning` describing what failed and what to try.
+    stacklevel : int
+        Passed to :func:`warnings.warn` so the warning points at the user's call.
     """
     post = idata.posterior[list(var_names)]
     rhat = az.rhat(post)
@@ -104,6 +110,6 @@ def check_convergence(
         warnings.warn(
             "The sampler may not have converged:\n" + "\n".join(f"- {p}" for p in problems),
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return diag

@@ -57,7 +57,10 @@ def shrinkage(fit) -> pd.DataFrame:
         proportion, sum m / sum n), ``grand_mean`` (invlogit(mu)) and ``shrinkage``: the
         fraction of the distance from the group's own proportion to the grand mean that the
         estimate moved, ``(observed - partial) / (observed - grand_mean)`` (0 = no pooling,
-        1 = complete pooling; NaN when the observed proportion equals the grand mean).
+        1 = complete pooling; NaN when the observed proportion equals the grand mean).  For
+        a Bayesian fit the partial estimate is a posterior mean on the probability scale,
+        which is not a linear pull toward the grand mean: for a group whose own proportion is
+        very close to the grand mean the fraction can fall slightly outside [0, 1].
 
     Examples
     --------

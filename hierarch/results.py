@@ -44,9 +44,10 @@ class BayesFit:
     def _check_names(self) -> list[str]:
         return [v for v in self.check_vars if v in self.idata.posterior]
 
-    def diagnostics(self, *, warn: bool = False) -> Diagnostics:
+    def diagnostics(self, *, warn: bool = False, stacklevel: int = 3) -> Diagnostics:
         """R-hat, bulk/tail ESS and divergences of the model's parameters."""
-        return check_convergence(self.idata, self._check_names(), warn=warn)
+        return check_convergence(self.idata, self._check_names(), warn=warn,
+                                 stacklevel=stacklevel)
 
     def summary(self, **kwargs: Any):
         """ArviZ summary of the model's parameters (``arviz.summary`` keyword arguments)."""

@@ -20,6 +20,11 @@ SEED = 20261124
 
 
 @pytest.fixture
+def seed() -> int:
+    return SEED
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(SEED)
 

@@ -1,0 +1,48 @@
+"""Plots draw what the reporting functions returned and hand back the Axes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+
+from hierarch import plots
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_plot_shrinkage(rats_ml):
+    table = rats_ml.shrinkage()
+    ax = plots.plot_shrinkage(table)
+    assert isinstance(ax, Axes)
+    # one line per group plus the grand-mean line; two scatter layers sized by n
+    assert len(ax.lines) == len(table) + 1
+    assert len(ax.collections) == 2
+    sizes = ax.collections[0].get_sizes()
+    assert sizes.argmin() == table["n"].to_numpy().argmin()
+    assert ax.lines[-1].get_ydata()[0] == pytest.approx(table["grand_mean"].iloc[0])
+
+
+def test_plot_population_with_new_group_interval(rats_bayes):
+    pop, ng = rats_bayes.population(), rats_bayes.new_group()
+    _, ax = plt.subplots()
+    out = plots.plot_population(pop, ng, ax=ax)
+    assert out is ax
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), pop["density"])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("interval for a new group" in s for s in labels)
+    assert "pointwise band" in labels
+
+
+def test_plot_tau_draws_posterior_and_prior(rats_bayes):
+    summary = rats_bayes.tau()
+    ax = plots.plot_tau(summary)
+    prior_line = ax.lines[0]
+    np.testing.assert_allclose(prior_line.get_ydata(), summary.prior_density["density"])
+    assert len(ax.patches) == 60  # histogram bars
+    assert ax.lines[1].get_xdata()[0] == pytest.approx(summary.mean)
