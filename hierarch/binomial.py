@@ -41,8 +41,10 @@ DEFAULT_PRIORS: dict[str, dict[str, Prior]] = {
     },
 }
 
+
 def _z(conf_level: float) -> float:
     return float(stats.norm.ppf(0.5 + conf_level / 2.0))
+
 
 def _fmt_estimates(df: pd.DataFrame, max_rows: int = 10) -> str:
     shown = df.head(max_rows).to_string(
@@ -50,6 +52,7 @@ def _fmt_estimates(df: pd.DataFrame, max_rows: int = 10) -> str:
     )
     more = len(df) - max_rows
     return shown + (f"\n# ... {more} more rows" if more > 0 else "")
+
 
 def _group_table(codes: np.ndarray, levels: list, m: np.ndarray, n: np.ndarray) -> pd.DataFrame:
     J = len(levels)
@@ -60,6 +63,7 @@ def _group_table(codes: np.ndarray, levels: list, m: np.ndarray, n: np.ndarray) 
             "trials": np.bincount(codes, weights=n, minlength=J).astype(np.int64),
         }
     )
+
 
 def wilson_table(groups: pd.DataFrame, conf_level: float) -> pd.DataFrame:
     """Per-group m/n with Wilson score intervals clipped to [0, 1] (the unpooled estimates)."""
@@ -73,6 +77,7 @@ def wilson_table(groups: pd.DataFrame, conf_level: float) -> pd.DataFrame:
             "upper": np.clip(hi, 0.0, 1.0),
         }
     )
+
 
 # --------------------------------------------------------------------------------------------
 # Frequentist results
@@ -105,6 +110,7 @@ class PooledBinomial:
 
     __repr__ = __str__
 
+
 @dataclass
 class UnpooledBinomial:
     """A separate probability per group: m/n with Wilson score intervals clipped to [0, 1]."""
@@ -124,6 +130,7 @@ class UnpooledBinomial:
         )
 
     __repr__ = __str__
+
 
 @dataclass
 class MultilevelBinomial:
@@ -205,6 +212,7 @@ class MultilevelBinomial:
 
     __repr__ = __str__
 
+
 def _pooled(m_tot: int, n_tot: int, conf_level: float) -> PooledBinomial:
     z = _z(conf_level)
     p = m_tot / n_tot
@@ -218,6 +226,7 @@ def _pooled(m_tot: int, n_tot: int, conf_level: float) -> PooledBinomial:
         ci = (float(max(lo, 0.0)), float(min(hi, 1.0)))
         how = "wilson"
     return PooledBinomial(int(m_tot), int(n_tot), float(p), ci, conf_level, how)
+
 
 def _multilevel_ml(m, n, codes, groups, conf_level, n_agq, group_column) -> MultilevelBinomial:
     glmm = fit_scalar_glmm(
@@ -248,6 +257,7 @@ def _multilevel_ml(m, n, codes, groups, conf_level, n_agq, group_column) -> Mult
         glmm=glmm,
         group_column=group_column,
     )
+
 
 # --------------------------------------------------------------------------------------------
 # Bayesian model
@@ -306,6 +316,7 @@ def build_binomial_pymc(
         theta = pm.Deterministic("theta", pm.math.invlogit(eta), dims="group")
         pm.Binomial("y", n=trials_, p=theta, observed=np.asarray(successes), dims="group")
     return model
+
 
 class BinomialBayesFit(BayesFit):
     """Bayesian binomial hierarchy: wraps the InferenceData and the spec.
@@ -449,11 +460,17 @@ class BinomialBayesFit(BayesFit):
         priors = ", ".join(f"{k} ~ {Prior.from_value(p)}" for k, p in self.spec["priors"].items())
         lines += [f"  Priors          :  {priors}", "", str(self.diagnostics())]
         if self.kind != "pooled":
-            lines += ["", "Group estimates (partial pooling):" if self.kind == "multilevel"
-                      else "Group estimates (no pooling):", _fmt_estimates(self.estimates)]
+            lines += [
+                "",
+                "Group estimates (partial pooling):"
+                if self.kind == "multilevel"
+                else "Group estimates (no pooling):",
+                _fmt_estimates(self.estimates),
+            ]
         return "\n".join(lines)
 
     __repr__ = __str__
+
 
 # --------------------------------------------------------------------------------------------
 # Front end

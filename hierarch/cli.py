@@ -39,8 +39,16 @@ import pandas as pd
 
 __all__ = ["main", "run_model_file"]
 
-_MODEL_KEYS = {"type", "successes", "trials", "group", "multilevel", "conf_level", "n_agq",
-               "priors"}
+_MODEL_KEYS = {
+    "type",
+    "successes",
+    "trials",
+    "group",
+    "multilevel",
+    "conf_level",
+    "n_agq",
+    "priors",
+}
 _SAMPLER_KEYS = {"draws", "tune", "chains", "target_accept", "sampler", "random_seed"}
 
 
@@ -73,8 +81,9 @@ def _load_data(cfg: dict[str, Any], base: Path) -> pd.DataFrame:
     raise SystemExit("hierarch: [data] needs either dataset = '...' or path = '...'")
 
 
-def run_model_file(path: str | Path, out: str | Path | None = None,
-                   progressbar: bool | None = None) -> dict[str, Any]:
+def run_model_file(
+    path: str | Path, out: str | Path | None = None, progressbar: bool | None = None
+) -> dict[str, Any]:
     """Run the analysis described by a model file; return the fits and written files."""
     import matplotlib
 
@@ -97,13 +106,16 @@ def run_model_file(path: str | Path, out: str | Path | None = None,
     sampler = dict(cfg.get("sampler", {}))
     trials_new = cfg.get("report", {}).get("new_group_trials")
 
-    print(f"== {path.name}: {cfg['data'].get('dataset', cfg['data'].get('path'))}, "
-          f"{len(data)} rows ==\n")
+    print(
+        f"== {path.name}: {cfg['data'].get('dataset', cfg['data'].get('path'))}, "
+        f"{len(data)} rows ==\n"
+    )
     ml = hierarch.binomial_model(data=data, method="ml", n_agq=n_agq, **model_cfg)
     print("-- Frequentist (maximum likelihood) --\n")
     print(ml, "\n")
-    bayes = hierarch.binomial_model(data=data, method="bayes", priors=priors,
-                                    progressbar=progressbar, **model_cfg, **sampler)
+    bayes = hierarch.binomial_model(
+        data=data, method="bayes", priors=priors, progressbar=progressbar, **model_cfg, **sampler
+    )
     print("-- Bayesian (NUTS) --\n")
     print(bayes, "\n")
 
@@ -117,8 +129,12 @@ def run_model_file(path: str | Path, out: str | Path | None = None,
         print(f"New group (posterior predictive, {100 * bayes.conf_level:g}%):")
         print(ng.round(4).to_string(), "\n")
         shrink = bayes.shrinkage()
-        tables = {"shrinkage_bayes.csv": shrink, "shrinkage_ml.csv": ml.shrinkage(),
-                  "comparison_groups.csv": cmp.groups, "comparison_summary.csv": cmp.summary}
+        tables = {
+            "shrinkage_bayes.csv": shrink,
+            "shrinkage_ml.csv": ml.shrinkage(),
+            "comparison_groups.csv": cmp.groups,
+            "comparison_summary.csv": cmp.summary,
+        }
         for name, table in tables.items():
             table.to_csv(out / name, index=name == "comparison_summary.csv")
             written.append(out / name)
@@ -143,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a ready analysis from a TOML model file")
     run.add_argument("model_file", type=Path)
-    run.add_argument("--out", type=Path, default=None,
-                     help="output folder (default: output/<model file name>)")
+    run.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: output/<model file name>)"
+    )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sub.add_parser("datasets", help="list the bundled datasets")
     args = parser.parse_args(argv)

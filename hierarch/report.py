@@ -17,8 +17,15 @@ from scipy import special, stats
 from hierarch.binomial import BinomialBayesFit, MultilevelBinomial, wilson_table
 from hierarch.priors import Prior
 
-__all__ = ["Comparison", "TauSummary", "compare", "new_group", "population", "shrinkage",
-           "tau_summary"]
+__all__ = [
+    "Comparison",
+    "TauSummary",
+    "compare",
+    "new_group",
+    "population",
+    "shrinkage",
+    "tau_summary",
+]
 
 _MAX_DENSITY_DRAWS = 1000
 
@@ -80,8 +87,9 @@ def shrinkage(fit) -> pd.DataFrame:
     observed = unpooled["estimate"].to_numpy()
     dist = observed - grand
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(np.abs(dist) > 1e-12, (observed - partial["estimate"].to_numpy()) / dist,
-                        np.nan)
+        frac = np.where(
+            np.abs(dist) > 1e-12, (observed - partial["estimate"].to_numpy()) / dist, np.nan
+        )
     return pd.DataFrame(
         {
             "group": groups["group"].to_numpy(),
@@ -181,8 +189,9 @@ def tau_summary(fit: BinomialBayesFit, hdi_prob: float | None = None) -> TauSumm
     )
 
 
-def new_group(fit, trials: int | None = None, random_seed: int | None = None,
-              prob: float | None = None) -> pd.DataFrame:
+def new_group(
+    fit, trials: int | None = None, random_seed: int | None = None, prob: float | None = None
+) -> pd.DataFrame:
     """Predictive distribution of a new group's probability (and count, given ``trials``).
 
     Bayesian fits: posterior predictive draws ``invlogit(mu_s + tau_s * e)``, ``e ~ N(0, 1)``,
@@ -216,8 +225,11 @@ def new_group(fit, trials: int | None = None, random_seed: int | None = None,
     else:
         z = stats.norm.ppf(1 - a)
         mean = _logitnormal_mean(fit.mu, fit.tau)
-        rows["probability"] = [mean, special.expit(fit.mu), *special.expit(
-            [fit.mu - z * fit.tau, fit.mu + z * fit.tau])]
+        rows["probability"] = [
+            mean,
+            special.expit(fit.mu),
+            *special.expit([fit.mu - z * fit.tau, fit.mu + z * fit.tau]),
+        ]
         if trials is not None:
             k = np.arange(int(trials) + 1)
             nodes, weights = np.polynomial.hermite_e.hermegauss(60)
@@ -227,8 +239,7 @@ def new_group(fit, trials: int | None = None, random_seed: int | None = None,
             cdf = np.cumsum(pmf)
             q = [int(k[np.searchsorted(cdf, x)]) for x in (0.5, a, 1 - a)]
             rows["count"] = [float((k * pmf).sum()), q[0], q[1], q[2]]
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=["mean", "median", "lower",
-                                                                 "upper"])
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["mean", "median", "lower", "upper"])
     out.attrs["prob"] = level
     out.attrs["trials"] = trials
     return out
@@ -283,8 +294,7 @@ class Comparison:
                 "Hyperparameters (frequentist: ML estimates; Bayesian: posterior means)\n"
                 f"{self.summary.round(4).to_string()}\n\nGroups\n"
                 f"{self.groups.round(4).head(10).to_string(index=False)}"
-                + (f"\n# ... {len(self.groups) - 10} more rows" if len(self.groups) > 10
-                   else "")
+                + (f"\n# ... {len(self.groups) - 10} more rows" if len(self.groups) > 10 else "")
             )
 
     __repr__ = __str__
@@ -308,12 +318,15 @@ def compare(freq_fit: MultilevelBinomial, bayes_fit: BinomialBayesFit) -> Compar
     for f, want in ((freq_fit, False), (bayes_fit, True)):
         _require_multilevel(f, "compare()")
         if _is_bayes(f) != want:
-            raise ValueError("compare(freq_fit, bayes_fit): pass the ML fit first, then the "
-                             "Bayesian fit")
+            raise ValueError(
+                "compare(freq_fit, bayes_fit): pass the ML fit first, then the Bayesian fit"
+            )
     fg, bg = freq_fit.groups, bayes_fit.groups
-    if not (fg["group"].astype(str).tolist() == bg["group"].astype(str).tolist()
-            and np.array_equal(fg["successes"], bg["successes"])
-            and np.array_equal(fg["trials"], bg["trials"])):
+    if not (
+        fg["group"].astype(str).tolist() == bg["group"].astype(str).tolist()
+        and np.array_equal(fg["successes"], bg["successes"])
+        and np.array_equal(fg["trials"], bg["trials"])
+    ):
         raise ValueError("the two fits were not made on the same groups and counts")
     fe, be = freq_fit.estimates, bayes_fit.estimates
     groups = pd.DataFrame(

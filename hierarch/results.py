@@ -46,8 +46,7 @@ class BayesFit:
 
     def diagnostics(self, *, warn: bool = False, stacklevel: int = 3) -> Diagnostics:
         """R-hat, bulk/tail ESS and divergences of the model's parameters."""
-        return check_convergence(self.idata, self._check_names(), warn=warn,
-                                 stacklevel=stacklevel)
+        return check_convergence(self.idata, self._check_names(), warn=warn, stacklevel=stacklevel)
 
     def summary(self, **kwargs: Any):
         """ArviZ summary of the model's parameters (``arviz.summary`` keyword arguments)."""

@@ -43,6 +43,12 @@ def rats_ml(rats):
 def rats_bayes(rats):
     """The rats multilevel model with hierarch's default sampler settings."""
     return hierarch.binomial_model(
-        "m", "n", group="batch", data=rats, multilevel=True, method="bayes", random_seed=SEED,
+        "m",
+        "n",
+        group="batch",
+        data=rats,
+        multilevel=True,
+        method="bayes",
+        random_seed=SEED,
         progressbar=False,
     )

@@ -10,8 +10,17 @@ from hierarch import simulate
 
 
 def _fit(df, seed, **kw):
-    return hierarch.binomial_model("m", "n", "group", df, multilevel=True, method="bayes",
-                                   random_seed=seed, progressbar=False, **kw)
+    return hierarch.binomial_model(
+        "m",
+        "n",
+        "group",
+        df,
+        multilevel=True,
+        method="bayes",
+        random_seed=seed,
+        progressbar=False,
+        **kw,
+    )
 
 
 @pytest.mark.statistical
@@ -54,14 +63,33 @@ def test_tau_interval_coverage_over_20_datasets():
 def test_pooled_and_unpooled_bayes_agree_with_ml(rats, seed):
     """Flat-ish priors and lots of data: the pooled posterior mean matches m/n to 0.005;
     unpooled posterior means match m/n to 0.05 for batches with >= 1 tumour (prior pull)."""
-    pooled = hierarch.binomial_model("m", "n", data=rats, method="bayes", draws=300, tune=300,
-                                     chains=2, random_seed=seed, progressbar=False)
+    pooled = hierarch.binomial_model(
+        "m",
+        "n",
+        data=rats,
+        method="bayes",
+        draws=300,
+        tune=300,
+        chains=2,
+        random_seed=seed,
+        progressbar=False,
+    )
     assert pooled.kind == "pooled"
     assert pooled.estimate == pytest.approx(267 / 1739, abs=0.005)
     assert pooled.conf_int[0] < 267 / 1739 < pooled.conf_int[1]
     assert "Binomial model (pooled, Bayesian" in str(pooled)
-    unpooled = hierarch.binomial_model("m", "n", "batch", rats, method="bayes", draws=300,
-                                       tune=300, chains=2, random_seed=seed, progressbar=False)
+    unpooled = hierarch.binomial_model(
+        "m",
+        "n",
+        "batch",
+        rats,
+        method="bayes",
+        draws=300,
+        tune=300,
+        chains=2,
+        random_seed=seed,
+        progressbar=False,
+    )
     est = unpooled.estimates
     obs = rats["m"] / rats["n"]
     some = rats["m"] > 0
@@ -73,11 +101,31 @@ def test_pooled_and_unpooled_bayes_agree_with_ml(rats, seed):
 
 @pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # short runs
 def test_sampler_settings_are_honoured(rats):
-    fit = hierarch.binomial_model("m", "n", data=rats, method="bayes", draws=123, tune=50,
-                                  chains=3, sampler="pymc", random_seed=5, progressbar=False)
+    fit = hierarch.binomial_model(
+        "m",
+        "n",
+        data=rats,
+        method="bayes",
+        draws=123,
+        tune=50,
+        chains=3,
+        sampler="pymc",
+        random_seed=5,
+        progressbar=False,
+    )
     assert fit.idata.posterior.sizes["chain"] == 3
     assert fit.idata.posterior.sizes["draw"] == 123
     assert fit.spec["backend"] == "pymc"
-    again = hierarch.binomial_model("m", "n", data=rats, method="bayes", draws=123, tune=50,
-                                    chains=3, sampler="pymc", random_seed=5, progressbar=False)
+    again = hierarch.binomial_model(
+        "m",
+        "n",
+        data=rats,
+        method="bayes",
+        draws=123,
+        tune=50,
+        chains=3,
+        sampler="pymc",
+        random_seed=5,
+        progressbar=False,
+    )
     np.testing.assert_array_equal(fit.draws("mu"), again.draws("mu"))

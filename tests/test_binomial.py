@@ -81,8 +81,12 @@ def test_conf_level_is_honoured(rats):
 
 
 def test_several_rows_per_group_are_summed(rats):
-    split = pd.concat([rats.assign(m=rats["m"] // 2, n=rats["n"] // 2),
-                       rats.assign(m=rats["m"] - rats["m"] // 2, n=rats["n"] - rats["n"] // 2)])
+    split = pd.concat(
+        [
+            rats.assign(m=rats["m"] // 2, n=rats["n"] // 2),
+            rats.assign(m=rats["m"] - rats["m"] // 2, n=rats["n"] - rats["n"] // 2),
+        ]
+    )
     a = hierarch.binomial_model("m", "n", "batch", split, multilevel=True)
     b = hierarch.binomial_model("m", "n", "batch", rats, multilevel=True)
     assert a.mu == pytest.approx(b.mu, abs=1e-6)
@@ -101,8 +105,10 @@ def test_pooled_all_zero_uses_wilson():
 # ------------------------------------------------------------------ bad input
 @pytest.fixture
 def df():
-    return pd.DataFrame({"m": [1, 2, 3, 0], "n": [10, 10, 10, 10], "g": ["a", "a", "b", "b"]},
-                        index=[10, 11, 12, 13])
+    return pd.DataFrame(
+        {"m": [1, 2, 3, 0], "n": [10, 10, 10, 10], "g": ["a", "a", "b", "b"]},
+        index=[10, 11, 12, 13],
+    )
 
 
 @pytest.mark.parametrize(
@@ -119,8 +125,11 @@ def df():
         (("m", 11, 11), {}, r"successes above trials: column 'm' exceeds column 'n' in row 11"),
         (("n", 10, 0), {}, r"column 'n' \(trials\) is zero in row 10"),
         (("m", 10, "x"), {}, r"column 'm' is not numeric in row 10"),
-        (("g", slice(None), "a"), {"group": "g", "multilevel": True},
-         r"grouping column 'g' has 1 level\(s\) \(a\); a multilevel model needs at least 2"),
+        (
+            ("g", slice(None), "a"),
+            {"group": "g", "multilevel": True},
+            r"grouping column 'g' has 1 level\(s\) \(a\); a multilevel model needs at least 2",
+        ),
         (None, {"conf_level": 1.0}, r"conf_level must be strictly between 0 and 1, got 1.0"),
         (None, {"conf_level": 0}, r"conf_level must be strictly between 0 and 1, got 0"),
         (None, {"conf_level": "high"}, r"conf_level must be a number in \(0, 1\), got 'high'"),
@@ -157,8 +166,9 @@ def test_input_is_not_modified(df):
 
 # ------------------------------------------------------------------ PyMC graphs (no sampling)
 def test_multilevel_graph_is_non_centred_with_named_coords():
-    model = build_binomial_pymc("multilevel", np.array([1, 4, 2]), np.array([10, 12, 9]),
-                                ["x", "y", "z"])
+    model = build_binomial_pymc(
+        "multilevel", np.array([1, 4, 2]), np.array([10, 12, 9]), ["x", "y", "z"]
+    )
     assert model.coords["group"] == ("x", "y", "z")
     assert {v.name for v in model.free_RVs} == {"mu", "tau", "z"}
     assert model.named_vars_to_dims["theta"] == ("group",)
@@ -169,22 +179,36 @@ def test_multilevel_graph_is_non_centred_with_named_coords():
 
 def test_default_and_overridden_priors():
     assert str(DEFAULT_PRIORS["multilevel"]["tau"]) == "HalfNormal(sigma=1)"
-    model = build_binomial_pymc("multilevel", np.array([1, 4]), np.array([10, 12]), ["a", "b"],
-                                priors={"tau": {"dist": "Exponential", "lam": 2.0}})
+    model = build_binomial_pymc(
+        "multilevel",
+        np.array([1, 4]),
+        np.array([10, 12]),
+        ["a", "b"],
+        priors={"tau": {"dist": "Exponential", "lam": 2.0}},
+    )
     tau = model["tau"]
     assert tau.owner.op.name == "exponential"
 
 
 def test_unknown_prior_name_or_distribution():
-    with pytest.raises(ValueError, match="no parameter named 'sigma' has a prior in this model; "
-                                         "parameters with priors: mu, tau"):
-        build_binomial_pymc("multilevel", np.array([1]), np.array([2]), ["a"],
-                            priors={"sigma": hierarch.Prior("HalfNormal", sigma=1)})
+    with pytest.raises(
+        ValueError,
+        match="no parameter named 'sigma' has a prior in this model; "
+        "parameters with priors: mu, tau",
+    ):
+        build_binomial_pymc(
+            "multilevel",
+            np.array([1]),
+            np.array([2]),
+            ["a"],
+            priors={"sigma": hierarch.Prior("HalfNormal", sigma=1)},
+        )
     with pytest.raises(ValueError, match="unknown prior distribution 'Gaussian'"):
         hierarch.Prior("Gaussian", sigma=1)
 
 
 def test_unknown_sampler_is_rejected_before_sampling(rats):
     with pytest.raises(ValueError, match="unknown sampler 'stan'"):
-        hierarch.binomial_model("m", "n", "batch", rats, multilevel=True, method="bayes",
-                                sampler="stan")
+        hierarch.binomial_model(
+            "m", "n", "batch", rats, multilevel=True, method="bayes", sampler="stan"
+        )

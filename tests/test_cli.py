@@ -41,13 +41,22 @@ def test_run_writes_reports_figures_and_fit(tmp_path, capsys):
     assert "  Mu              :  -1.9369  (grand mean, log-odds)" in text
     assert "-- Bayesian (NUTS) --" in text
     assert "-- Frequentist vs Bayesian --" in text
-    for name in ["fit.nc", "shrinkage.png", "population.png", "tau.png", "shrinkage_bayes.csv",
-                 "shrinkage_ml.csv", "comparison_groups.csv", "comparison_summary.csv"]:
+    for name in [
+        "fit.nc",
+        "shrinkage.png",
+        "population.png",
+        "tau.png",
+        "shrinkage_bayes.csv",
+        "shrinkage_ml.csv",
+        "comparison_groups.csv",
+        "comparison_summary.csv",
+    ]:
         assert (out / name).stat().st_size > 0, name
     fit = hierarch.load_fit(out / "fit.nc")
     saved = pd.read_csv(out / "shrinkage_bayes.csv")
-    pd.testing.assert_series_equal(saved["partial"], fit.shrinkage()["partial"],
-                                   check_exact=False, rtol=1e-12)
+    pd.testing.assert_series_equal(
+        saved["partial"], fit.shrinkage()["partial"], check_exact=False, rtol=1e-12
+    )
     assert fit.spec["sampler"]["draws"] == 300
 
 

@@ -37,8 +37,9 @@ def test_list_datasets_covers_all_bundled_files_but_insteval():
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data not next to the checkout")
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bundled_copy_is_identical_to_shared_reference(name):
-    pd.testing.assert_frame_equal(hierarch.load_dataset(name),
-                                  pd.read_csv(SHARED / f"{name}.csv"), check_like=False)
+    pd.testing.assert_frame_equal(
+        hierarch.load_dataset(name), pd.read_csv(SHARED / f"{name}.csv"), check_like=False
+    )
 
 
 def test_unknown_dataset_lists_the_available_ones():

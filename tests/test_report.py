@@ -21,9 +21,14 @@ def test_default_rats_fit_converges(rats_bayes):
     assert diag.table.loc[["mu", "tau"], "ess_bulk_min"].min() >= 400
     assert diag.divergences == 0
     assert diag.ok, str(diag)
-    assert rats_bayes.spec["sampler"] == {"draws": 1000, "tune": 1000, "chains": 4,
-                                          "target_accept": 0.9, "sampler": "auto",
-                                          "random_seed": 20261124}
+    assert rats_bayes.spec["sampler"] == {
+        "draws": 1000,
+        "tune": 1000,
+        "chains": 4,
+        "target_accept": 0.9,
+        "sampler": "auto",
+        "random_seed": 20261124,
+    }
 
 
 def test_idata_is_labelled_with_group_names(rats_bayes, rats):
@@ -47,9 +52,21 @@ def test_bayes_and_ml_agree_roughly_on_rats(rats_bayes, rats_ml):
 def test_shrinkage_table(which, rats_ml, rats_bayes):
     fit = rats_ml if which == "ml" else rats_bayes
     t = hierarch.shrinkage(fit)
-    assert list(t.columns) == ["group", "n", "successes", "observed", "unpooled",
-                               "unpooled_lower", "unpooled_upper", "partial", "partial_lower",
-                               "partial_upper", "complete", "grand_mean", "shrinkage"]
+    assert list(t.columns) == [
+        "group",
+        "n",
+        "successes",
+        "observed",
+        "unpooled",
+        "unpooled_lower",
+        "unpooled_upper",
+        "partial",
+        "partial_lower",
+        "partial_upper",
+        "complete",
+        "grand_mean",
+        "shrinkage",
+    ]
     assert len(t) == 71
     assert t["complete"].iloc[0] == pytest.approx(267 / 1739)
     # every estimate moves toward the grand mean and stops short of it: 0 < shrinkage < 1.
@@ -77,8 +94,15 @@ def test_tau_summary(rats_bayes):
     # HalfNormal(1) prior density: 2 * phi(x)
     grid = t.prior_density
     assert grid["density"].iloc[0] == pytest.approx(2 / np.sqrt(2 * np.pi), rel=1e-6)
-    assert list(t.table.columns) == ["mean", "sd", "median", "hdi_lower", "hdi_upper",
-                                     "hdi_prob", "prior"]
+    assert list(t.table.columns) == [
+        "mean",
+        "sd",
+        "median",
+        "hdi_lower",
+        "hdi_upper",
+        "hdi_prob",
+        "prior",
+    ]
 
 
 def test_new_group_is_reproducible_and_sensible(rats_bayes):
@@ -102,8 +126,7 @@ def test_new_group_wider_than_plugin(rats_bayes, rats_ml):
 
 def test_ml_new_group_matches_prediction_interval(rats_ml):
     t = rats_ml.new_group(trials=20)
-    assert tuple(t.loc["probability", ["lower", "upper"]]) == pytest.approx(
-        rats_ml.prediction_int)
+    assert tuple(t.loc["probability", ["lower", "upper"]]) == pytest.approx(rats_ml.prediction_int)
     assert t.loc["probability", "median"] == pytest.approx(special.expit(rats_ml.mu))
     assert 2.0 < t.loc["count", "mean"] < 3.5  # about 20 * 0.14
 
@@ -125,8 +148,11 @@ def test_population_density_integrates_to_one(which, rats_ml, rats_bayes):
     else:
         # the seed's formula: dnorm(logit(theta), b, tau) * |1/theta + 1/(1-theta)|
         th = pop["theta"].to_numpy()
-        expected = (np.exp(-0.5 * ((np.log(th / (1 - th)) - fit.mu) / fit.tau) ** 2)
-                    / (fit.tau * np.sqrt(2 * np.pi)) * (1 / th + 1 / (1 - th)))
+        expected = (
+            np.exp(-0.5 * ((np.log(th / (1 - th)) - fit.mu) / fit.tau) ** 2)
+            / (fit.tau * np.sqrt(2 * np.pi))
+            * (1 / th + 1 / (1 - th))
+        )
         np.testing.assert_allclose(pop["density"], expected, rtol=1e-12)
 
 
@@ -140,8 +166,17 @@ def test_compare(rats_ml, rats_bayes):
     assert list(cmp.summary.index) == ["frequentist", "bayesian"]
     assert cmp.summary.loc["frequentist", "tau"] == pytest.approx(0.6646, abs=5e-5)
     assert cmp.summary.loc["bayesian", "tau"] == pytest.approx(rats_bayes.tau().mean)
-    assert list(cmp.groups.columns) == ["group", "n", "unpooled", "freq", "freq_lower",
-                                        "freq_upper", "bayes", "bayes_lower", "bayes_upper"]
+    assert list(cmp.groups.columns) == [
+        "group",
+        "n",
+        "unpooled",
+        "freq",
+        "freq_lower",
+        "freq_upper",
+        "bayes",
+        "bayes_lower",
+        "bayes_upper",
+    ]
     assert len(cmp.groups) == 71
     # the two partial-pooling estimates agree to within 0.02 on every batch
     assert (cmp.groups["freq"] - cmp.groups["bayes"]).abs().max() < 0.02

@@ -308,12 +308,16 @@ def fit_scalar_glmm(
     x0 = np.concatenate([[tau_start], beta0])
     bounds = [(0.0, None)] + [(None, None)] * X.shape[1]
     res = optimize.minimize(
-        prob.deviance, x0, method="L-BFGS-B", bounds=bounds,
+        prob.deviance,
+        x0,
+        method="L-BFGS-B",
+        bounds=bounds,
         options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000},
     )
     # Polish with Nelder-Mead (derivative free, as lme4's bobyqa/Nelder-Mead stage).
     res2 = optimize.minimize(
-        lambda p: prob.deviance(np.concatenate([[abs(p[0])], p[1:]])), res.x,
+        lambda p: prob.deviance(np.concatenate([[abs(p[0])], p[1:]])),
+        res.x,
         method="Nelder-Mead",
         options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000, "maxfev": 20000},
     )
@@ -338,8 +342,13 @@ def fit_scalar_glmm(
     eta = X @ beta + off + theta * u[group]
     _, wt = fam.derivs(y, w, eta)
     XtWX = X.T @ (wt[:, None] * X)
-    ZtWX = np.stack([np.bincount(group, weights=wt * X[:, k], minlength=J)
-                     for k in range(X.shape[1])], axis=1) * theta
+    ZtWX = (
+        np.stack(
+            [np.bincount(group, weights=wt * X[:, k], minlength=J) for k in range(X.shape[1])],
+            axis=1,
+        )
+        * theta
+    )
     schur = XtWX - ZtWX.T @ (ZtWX / L2[:, None])
     vcov_cond = np.linalg.inv(schur)
 

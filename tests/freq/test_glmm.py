@@ -18,8 +18,9 @@ REF = json.loads((Path(__file__).parents[1] / "reference" / "lme4_binomial.json"
 
 def _rats_fit(n_agq):
     r = hierarch.load_dataset("rats")
-    return fit_scalar_glmm(r["m"], np.ones((len(r), 1)), np.arange(len(r)), weights=r["n"],
-                           n_agq=n_agq)
+    return fit_scalar_glmm(
+        r["m"], np.ones((len(r), 1)), np.arange(len(r)), weights=r["n"], n_agq=n_agq
+    )
 
 
 def _cbpp_fit(n_agq):
@@ -43,8 +44,9 @@ def test_rats_matches_lme4(key, n_agq):
     assert _sig(fit.beta, list(ref["fixef"].values()), 4)
     assert _sig(fit.tau, ref["re_sd"], 4)
     assert _sig(fit.se, list(ref["se_fixef_hessian"].values()), 4)
-    assert _sig(np.sqrt(np.diag(fit.vcov_conditional)), list(ref["se_fixef_no_hessian"].values()),
-                4)
+    assert _sig(
+        np.sqrt(np.diag(fit.vcov_conditional)), list(ref["se_fixef_no_hessian"].values()), 4
+    )
     np.testing.assert_allclose(fit.ranef, ref["ranef"], atol=5e-5)
     np.testing.assert_allclose(fit.condvar, ref["ranef_condvar"], rtol=5e-4)
     # log-likelihood to 0.01 (lme4's AGQ logLik omits the saturated-model term)
@@ -97,12 +99,18 @@ def test_zero_variance_data_gives_singular_fit_note():
     assert fit.beta[0] == pytest.approx(np.log(5 / 15), abs=1e-5)
 
 
-@pytest.mark.parametrize("bad,match", [({"n_agq": 0}, "n_agq must be a positive integer"),
-                                       ({"family": "gaussian"}, "unknown family 'gaussian'")])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({"n_agq": 0}, "n_agq must be a positive integer"),
+        ({"family": "gaussian"}, "unknown family 'gaussian'"),
+    ],
+)
 def test_bad_arguments(bad, match):
     with pytest.raises(ValueError, match=match):
-        fit_scalar_glmm(np.ones(4), np.ones((4, 1)), np.array([0, 0, 1, 1]),
-                        weights=np.full(4, 3), **bad)
+        fit_scalar_glmm(
+            np.ones(4), np.ones((4, 1)), np.array([0, 0, 1, 1]), weights=np.full(4, 3), **bad
+        )
 
 
 def test_poisson_family_recovers_simulated_parameters(rng):
