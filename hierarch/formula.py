@@ -1,0 +1,288 @@
+"""lme4-style formulas: ``y ~ x + (x | g)``.
+
+The fixed part and each random-effect expression are turned into design matrices by the
+`formulae <https://github.com/bambinos/formulae>`_ library (Bambi's formula engine).  What
+formulae does not keep, the grouping into *blocks* (which random effects are correlated), is
+read here from the bars: ``(x | g)`` is one correlated block (intercept and slope),
+``(1 | g) + (0 + x | g)`` two uncorrelated blocks, ``(x || g)`` the same as the latter,
+``(1 | a/b)`` the blocks ``(1 | a) + (1 | a:b)``, and ``(1 | a:b)`` a block on the
+interaction of two factors.
+
+Only column names, numbers, the formula operators and a short list of functions (``C``,
+``log``, ``log2``, ``log10``, ``exp``, ``sqrt``, ``abs``, ``scale``, ``center``,
+``standardize``) may appear: the formula string is never evaluated as Python.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FormulaError", "ParsedFormula", "REBlock", "parse_formula", "split_formula"]
+
+_FUNCTIONS = {"C", "log", "log2", "log10", "exp", "sqrt", "abs", "scale", "center", "standardize"}
+_NAMESPACE = {
+    "log": np.log,
+    "log2": np.log2,
+    "log10": np.log10,
+    "exp": np.exp,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+}
+_IDENT = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
+_ALLOWED_CHARS = re.compile(r"^[A-Za-z0-9_.\s~+\-*:/|()<>=!,'\"]*$")
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be read, or that names something the data do not have."""
+
+
+@dataclass
+class REBlock:
+    """One block of (possibly correlated) random effects: ``(expr | factor)``.
+
+    Attributes
+    ----------
+    factor : str
+        Label of the grouping factor (``"id"``, ``"batch:cask"``).
+    columns : list of str
+        Names of the effects within a group (``["Intercept", "week"]``).
+    Z : ndarray, shape (n, k)
+        The random-effect design of every row (before the group indicator).
+    codes : ndarray, shape (n,)
+        Level index of every row.
+    levels : list
+        Level labels (sorted).
+    """
+
+    factor: str
+    expr: str
+    columns: list[str]
+    Z: np.ndarray
+    codes: np.ndarray
+    levels: list
+
+    @property
+    def k(self) -> int:
+        return len(self.columns)
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+
+@dataclass
+class ParsedFormula:
+    """A formula resolved against a DataFrame."""
+
+    formula: str
+    response: str
+    y: np.ndarray
+    X: np.ndarray
+    x_names: list[str]
+    blocks: list[REBlock]
+    fixed_terms: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def has_intercept(self) -> bool:
+        return "Intercept" in self.x_names
+
+
+def _split_top(s: str, sep: str) -> list[str]:
+    """Split ``s`` at ``sep`` characters that are not inside parentheses."""
+    parts, depth, cur = [], 0, []
+    for ch in s:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise FormulaError(f"unbalanced parentheses in {s!r}")
+        if ch == sep and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    if depth != 0:
+        raise FormulaError(f"unbalanced parentheses in {s!r}")
+    parts.append("".join(cur))
+    return parts
+
+
+def split_formula(formula: str) -> tuple[str, str, list[tuple[str, str, bool]]]:
+    """Split a formula into response, fixed part, and ``(expr, factor, correlated)`` bars."""
+    if not isinstance(formula, str) or "~" not in formula:
+        raise FormulaError(f"a formula looks like 'y ~ x + (x | g)', got {formula!r}")
+    if not _ALLOWED_CHARS.match(formula):
+        bad = sorted(set(re.sub(r"[A-Za-z0-9_.\s~+\-*:/|()<>=!,'\"]", "", formula)))
+        raise FormulaError(
+            f"formula {formula!r} contains characters a formula cannot have: {' '.join(bad)}"
+        )
+    lhs, _, rhs = formula.partition("~")
+    response = lhs.strip()
+    if not response or not _IDENT.fullmatch(response):
+        raise FormulaError(f"the response (left of ~) must be one column name, got {lhs.strip()!r}")
+    fixed, bars = [], []
+    for term in _split_top(rhs, "+"):
+        t = term.strip()
+        if not t:
+            raise FormulaError(f"empty term in {formula!r} (a stray '+'?)")
+        if t.startswith("(") and t.endswith(")") and "|" in t:
+            inner = t[1:-1]
+            if "||" in inner:
+                expr, factor = inner.split("||", 1)
+                correlated = False
+            else:
+                pieces = _split_top(inner, "|")
+                if len(pieces) != 2:
+                    raise FormulaError(f"malformed random-effect term {t!r}: use (expr | group)")
+                expr, factor = pieces
+                correlated = True
+            expr, factor = expr.strip(), factor.strip()
+            if not expr or not factor:
+                raise FormulaError(f"malformed random-effect term {t!r}: use (expr | group)")
+            bars.append((expr, factor, correlated))
+        elif "|" in t:
+            raise FormulaError(f"malformed term {t!r}: a random effect is written (expr | group)")
+        else:
+            fixed.append(t)
+    return response, " + ".join(fixed) if fixed else "1", bars
+
+
+def _check_names(text: str, data: pd.DataFrame, where: str) -> None:
+    for m in _IDENT.finditer(text):
+        name = m.group(0)
+        after = text[m.end() :].lstrip()
+        if after.startswith("("):
+            if name not in _FUNCTIONS:
+                raise FormulaError(
+                    f"function {name!r} in {where} is not allowed; formulas may use "
+                    f"{', '.join(sorted(_FUNCTIONS))}"
+                )
+            continue
+        if re.fullmatch(r"[0-9.]+", name) or name in ("True", "False"):
+            continue
+        if name not in data.columns:
+            raise FormulaError(
+                f"formula term {name!r} in {where} is not a column of the data; available "
+                f"columns: {', '.join(map(str, data.columns))}"
+            )
+
+
+def _design(expr: str, data: pd.DataFrame) -> pd.DataFrame:
+    from formulae import design_matrices
+
+    try:
+        dm = design_matrices(expr, data, na_action="error", extra_namespace=_NAMESPACE)
+    except Exception as err:  # formulae raises several types; re-raise with the term
+        raise FormulaError(f"cannot build the design for {expr!r}: {err}") from err
+    return dm.common.as_dataframe().astype(float)
+
+
+def _expand_factor(factor: str) -> list[str]:
+    """``a/b`` -> ``[a, a:b]``; ``a/b/c`` -> ``[a, a:b, a:b:c]``; otherwise ``[factor]``."""
+    parts = [p.strip() for p in factor.split("/")]
+    if any(not p for p in parts):
+        raise FormulaError(f"malformed nesting {factor!r}: write (1 | outer/inner)")
+    return [":".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _factor_codes(label: str, data: pd.DataFrame) -> tuple[np.ndarray, list]:
+    cols = [c.strip() for c in label.split(":")]
+    for c in cols:
+        if c not in data.columns:
+            raise FormulaError(
+                f"grouping factor {c!r} is not a column of the data; available columns: "
+                f"{', '.join(map(str, data.columns))}"
+            )
+        if data[c].isna().any():
+            rows = data.index[data[c].isna().to_numpy()][:10].tolist()
+            raise FormulaError(f"grouping column {c!r} has missing values in rows {rows}")
+    key = data[cols[0]].astype(str) if len(cols) > 1 else data[cols[0]]
+    for c in cols[1:]:
+        key = key + ":" + data[c].astype(str)
+    codes, levels = pd.factorize(key, sort=True)
+    return codes.astype(np.int64), list(levels)
+
+
+def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
+    """Resolve an lme4-style formula against ``data``.
+
+    Parameters
+    ----------
+    formula : str
+        For example ``"weight ~ week + (week | id)"``.
+    data : pandas.DataFrame
+
+    Returns
+    -------
+    ParsedFormula
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> pf = parse_formula("weight ~ week + (week | id)", hierarch.load_dataset("pigs"))
+    >>> pf.x_names, [(b.factor, b.columns) for b in pf.blocks]
+    (['Intercept', 'week'], [('id', ['Intercept', 'week'])])
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise FormulaError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    response, fixed, bars = split_formula(formula)
+    _check_names(response, data, "the response")
+    _check_names(fixed, data, "the fixed effects")
+    for expr, factor, _ in bars:
+        _check_names(expr, data, f"the random effects ({expr} | {factor})")
+    y_raw = pd.to_numeric(data[response], errors="coerce")
+    bad = ~np.isfinite(y_raw.to_numpy(dtype=float))
+    if bad.any():
+        rows = data.index[bad][:10].tolist()
+        raise FormulaError(
+            f"response column {response!r} has missing, non-numeric or non-finite values in "
+            f"rows {rows}{' (first 10)' if bad.sum() > 10 else ''}; hierarch drops no rows: "
+            "remove or impute them"
+        )
+    used = {
+        m.group(0)
+        for part in [fixed] + [e for e, _, _ in bars]
+        for m in _IDENT.finditer(part)
+        if m.group(0) in data.columns
+    }
+    for col in sorted(used):
+        if data[col].isna().any():
+            rows = data.index[data[col].isna().to_numpy()][:10].tolist()
+            raise FormulaError(
+                f"column {col!r} has missing values in rows {rows}; hierarch "
+                "drops no rows: remove or impute them"
+            )
+        if (
+            pd.api.types.is_numeric_dtype(data[col])
+            and not np.isfinite(data[col].to_numpy(dtype=float)).all()
+        ):
+            rows = data.index[~np.isfinite(data[col].to_numpy(dtype=float))][:10].tolist()
+            raise FormulaError(f"column {col!r} has infinite values in rows {rows}")
+    Xdf = _design(fixed, data)
+    blocks: list[REBlock] = []
+    for expr, factor, correlated in bars:
+        Zdf = _design(expr, data)
+        for label in _expand_factor(factor):
+            codes, levels = _factor_codes(label, data)
+            cols = list(Zdf.columns)
+            groups = [cols] if correlated else [[c] for c in cols]
+            for gcols in groups:
+                blocks.append(REBlock(label, expr, gcols, Zdf[gcols].to_numpy(), codes, levels))
+    return ParsedFormula(
+        formula=formula,
+        response=response,
+        y=y_raw.to_numpy(dtype=float),
+        X=Xdf.to_numpy(),
+        x_names=list(Xdf.columns),
+        blocks=blocks,
+        fixed_terms=[t.strip() for t in fixed.split("+")],
+    )
