@@ -13,6 +13,7 @@ from hierarch import plots, simulate
 from hierarch.binomial import binomial_model
 from hierarch.datasets import describe_dataset, list_datasets, load_dataset
 from hierarch.diagnostics import ConvergenceWarning
+from hierarch.mixed import Model, model
 from hierarch.priors import Prior
 from hierarch.report import compare, new_group, population, shrinkage, tau_summary
 from hierarch.results import BayesFit, load_fit
@@ -29,6 +30,8 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "load_fit",
+    "Model",
+    "model",
     "new_group",
     "plots",
     "simulate",

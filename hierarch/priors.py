@@ -28,28 +28,37 @@ class Prior:
     Prior('HalfNormal', sigma=0.5)
     """
 
-    def __init__(self, dist: str, **params: float) -> None:
+    def __init__(self, dist: str, **params: float | list[float]) -> None:
         import pymc as pm
 
         cls = getattr(pm, str(dist), None)
         if cls is None or not hasattr(cls, "dist"):
             raise ValueError(f"unknown prior distribution {dist!r}: not a PyMC distribution")
         self.dist = str(dist)
-        self.params = {k: float(v) for k, v in params.items()}
+        self.params = {
+            k: [float(x) for x in v] if isinstance(v, list | tuple | np.ndarray) else float(v)
+            for k, v in params.items()
+        }
+
+    def _args(self) -> str:
+        def fmt(v):
+            if isinstance(v, list):
+                return "[" + ", ".join(f"{x:.4g}" for x in v) + "]"
+            return f"{v:.4g}"
+
+        return ", ".join(f"{k}={fmt(v)}" for k, v in self.params.items())
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
-        return f"Prior({self.dist!r}, {args})"
+        return f"Prior({self.dist!r}, {self._args()})"
 
     def __str__(self) -> str:
-        args = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
-        return f"{self.dist}({args})"
+        return f"{self.dist}({self._args()})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Prior) and (self.dist, self.params) == (other.dist, other.params)
 
     def __hash__(self) -> int:
-        return hash((self.dist, tuple(sorted(self.params.items()))))
+        return hash((self.dist, repr(sorted(self.params.items()))))
 
     def to_dict(self) -> dict[str, Any]:
         return {"dist": self.dist, **self.params}
@@ -70,13 +79,22 @@ class Prior:
         """Create the PyMC random variable ``name`` (inside a model context)."""
         import pymc as pm
 
-        return getattr(pm, self.dist)(name, **self.params, **kwargs)
+        return getattr(pm, self.dist)(name, **self._np_params(), **kwargs)
+
+    def dist_(self, **kwargs: Any):
+        """An unnamed PyMC distribution (e.g. the ``sd_dist`` of an LKJ prior)."""
+        import pymc as pm
+
+        return getattr(pm, self.dist).dist(**self._np_params(), **kwargs)
+
+    def _np_params(self) -> dict[str, Any]:
+        return {k: np.asarray(v) if isinstance(v, list) else v for k, v in self.params.items()}
 
     def density(self, x: np.ndarray) -> np.ndarray:
         """Prior density evaluated at ``x`` (for plotting the prior against a posterior)."""
         import pymc as pm
 
-        rv = getattr(pm, self.dist).dist(**self.params)
+        rv = getattr(pm, self.dist).dist(**self._np_params())
         return np.exp(pm.logp(rv, np.asarray(x, dtype=float)).eval())
 
 

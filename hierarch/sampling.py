@@ -88,7 +88,12 @@ def sample(
             progressbar=progressbar,
             compute_convergence_checks=False,
         )
-    # keep the fit lean: tuning draws are not part of the posterior
+    # keep the fit lean: tuning draws are not part of the posterior, and the unconstrained
+    # copies of constrained parameters (``sigma_log__``) that some back ends return are not
+    # parameters of the model
     for group in [g for g in idata.groups() if g.startswith("warmup")]:
         del idata[group]
+    internal = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
+    if internal:
+        idata.posterior = idata.posterior.drop_vars(internal)
     return idata, backend

@@ -1,0 +1,538 @@
+"""Formula models: ``hierarch.model("y ~ x + (x | g)", data)``, fitted by NUTS or by REML/ML.
+
+The :class:`Model` describes (formula resolved against the data, priors); ``Model.build()``
+returns the PyMC graph; ``Model.fit(method=...)`` fits it: ``"bayes"`` samples with NUTS,
+``"reml"`` and ``"ml"`` run the frequentist twin (:mod:`hierarch.freq.lmm`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hierarch.formula import FormulaError, ParsedFormula, parse_formula
+from hierarch.freq.lmm import LMMFit, fit_lmm
+from hierarch.priors import Prior, resolve_priors
+from hierarch.results import BayesFit
+from hierarch.sampling import SamplerSettings, sample
+
+__all__ = ["MixedBayesFit", "MixedMLFit", "Model", "model"]
+
+_FAMILIES_LATER = {"bernoulli", "binomial", "poisson", "negative_binomial", "gamma", "beta"}
+
+
+def _block_names(pf: ParsedFormula) -> list[str]:
+    """A unique, readable name per random-effect block (``id``; ``Subject__Days`` ...)."""
+    counts: dict[str, int] = {}
+    for b in pf.blocks:
+        counts[b.factor] = counts.get(b.factor, 0) + 1
+    return [
+        b.factor if counts[b.factor] == 1 else f"{b.factor}__{'_'.join(b.columns)}"
+        for b in pf.blocks
+    ]
+
+
+def _check_structure(pf: ParsedFormula) -> None:
+    n = pf.n
+    q = 0
+    for b in pf.blocks:
+        if b.n_levels < 2:
+            raise FormulaError(
+                f"grouping factor {b.factor!r} has only {b.n_levels} level "
+                f"({b.levels[0]!r}); a random effect needs at least 2 groups"
+            )
+        if b.n_levels >= n:
+            raise FormulaError(
+                f"grouping factor {b.factor!r} has {b.n_levels} levels for {n} observations: "
+                "each group needs more than one observation to separate the group effect "
+                "from the residual (for one row per level, see the GLMM observation-level "
+                "effects)"
+            )
+        for c, name in enumerate(b.columns):
+            if name == "Intercept":
+                continue
+            col = b.Z[:, c]
+            spread = pd.Series(col).groupby(b.codes).agg(lambda s: np.ptp(s.to_numpy()))
+            if np.all(spread.to_numpy() < 1e-12):
+                raise FormulaError(
+                    f"random slope on {name!r} by {b.factor!r}: {name!r} is constant within "
+                    "every group, so a per-group slope cannot be estimated (it is a "
+                    "group-level predictor: put it in the fixed part only)"
+                )
+        q += b.n_levels * b.k
+    p = pf.X.shape[1]
+    if n <= p:
+        raise FormulaError(f"too few observations: {n} rows for {p} fixed-effect coefficients")
+    if np.linalg.matrix_rank(pf.X) < p:
+        raise FormulaError(
+            "the fixed-effect design is rank deficient (a column is a combination of others): "
+            f"columns {', '.join(pf.x_names)}"
+        )
+
+
+class Model:
+    """A mixed model described by an lme4-style formula.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x + (x | g)"``, ``"y ~ x + (1 | g) + (0 + x | g)"``, ``"y ~ 1 + (1 | a/b)"``,
+        ``"y ~ 1 + (1 | a) + (1 | b)"``, with categorical predictors (``C(x)`` or a string
+        column) and interactions (``x:z``, ``x * z``).
+    data : pandas.DataFrame
+    family : str
+        ``"gaussian"`` (the families of the GLMM issue are not yet available).
+    priors : dict, optional
+        Overrides of the default priors (see :meth:`default_priors`), by name:
+        a fixed-effect coefficient name (``"week"``, ``"Intercept"``), ``"sigma"``,
+        ``"sd"`` (every group SD), ``"sd_<block>"`` (one block's SDs), ``"lkj_eta"``.
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> m = hierarch.model("weight ~ week + (week | id)", hierarch.load_dataset("pigs"))
+    >>> fit = m.fit(method="reml")
+    >>> round(fit.lmm.criterion, 1)
+    1740.9
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        family: str = "gaussian",
+        priors: dict[str, Any] | None = None,
+    ) -> None:
+        if family != "gaussian":
+            if family in _FAMILIES_LATER:
+                raise NotImplementedError(
+                    f"family {family!r} is not available in formula models yet; for grouped "
+                    "counts use hierarch.binomial_model()"
+                )
+            raise ValueError(f"unknown family {family!r}; available: gaussian")
+        self.formula = formula
+        self.family = family
+        self.data = data
+        self.parsed = parse_formula(formula, data)
+        if not self.parsed.blocks:
+            raise FormulaError("the formula has no random effects; add a term like (1 | group)")
+        _check_structure(self.parsed)
+        self.block_names = _block_names(self.parsed)
+        priors = dict(priors or {})
+        if "lkj_eta" in priors and not isinstance(priors["lkj_eta"], Prior):
+            priors["lkj_eta"] = _LKJEta(float(priors["lkj_eta"]))
+        if "sd" in priors:  # one prior for every group SD
+            sd = Prior.from_value(priors.pop("sd"))
+            for bname in self.block_names:
+                priors.setdefault(f"sd_{bname}", sd)
+        self.priors = resolve_priors(self.default_priors(), priors)
+
+    # ------------------------------------------------------------------ priors
+    def default_priors(self) -> dict[str, Prior]:
+        """Weakly informative priors scaled to the data (as rstanarm's defaults).
+
+        With ``s_y`` the SD of the response and ``s_x`` the SD of a predictor column:
+        ``Intercept ~ Normal(mean(y), 2.5 s_y)``; each other coefficient
+        ``~ Normal(0, 2.5 s_y / s_x)``; ``sigma ~ HalfNormal(s_y)``; the group SD of an
+        intercept ``~ HalfNormal(s_y)``, of a slope on ``x`` ``~ HalfNormal(s_y / s_x)``;
+        correlations ``~ LKJ(eta = 2)``.
+        """
+        pf = self.parsed
+        sy = float(np.std(pf.y, ddof=1)) or 1.0
+        priors: dict[str, Prior] = {}
+        for j, name in enumerate(pf.x_names):
+            sx = float(np.std(pf.X[:, j], ddof=1))
+            if name == "Intercept" or sx == 0:
+                priors[name] = Prior("Normal", mu=float(np.mean(pf.y)), sigma=2.5 * sy)
+            else:
+                priors[name] = Prior("Normal", mu=0.0, sigma=2.5 * sy / sx)
+        priors["sigma"] = Prior("HalfNormal", sigma=sy)
+        for bname, b in zip(self.block_names, pf.blocks, strict=True):
+            scales = []
+            for c, col in enumerate(b.columns):
+                sz = float(np.std(b.Z[:, c], ddof=1))
+                scales.append(sy if col == "Intercept" or sz == 0 else sy / sz)
+            priors[f"sd_{bname}"] = Prior("HalfNormal", sigma=scales)
+        priors["lkj_eta"] = _LKJEta(2.0)
+        return priors
+
+    # ------------------------------------------------------------------ PyMC graph
+    def build(self):
+        """Build (do not sample) the PyMC model: non-centred group effects, LKJ-Cholesky
+        correlated effects, coordinates ``obs``, ``coef`` and one per grouping factor."""
+        import pymc as pm
+
+        pf = self.parsed
+        pri = self.priors
+        coords: dict[str, Any] = {"obs": np.arange(pf.n), "coef": pf.x_names}
+        for bname, b in zip(self.block_names, pf.blocks, strict=True):
+            coords.setdefault(b.factor, b.levels)
+            coords[f"{bname}_effect"] = b.columns
+            coords[f"{bname}_effect_bis"] = b.columns
+        with pm.Model(coords=coords) as m:
+            X = pm.Data("X", pf.X, dims=("obs", "coef"))
+            mus = np.array([pri[n].params["mu"] for n in pf.x_names])
+            sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
+            if all(pri[n].dist == "Normal" for n in pf.x_names):
+                beta = pm.Normal("beta", mu=mus, sigma=sds, dims="coef")
+            else:
+                beta = pm.math.stack([pri[n].create(f"beta_{n}") for n in pf.x_names])
+                beta = pm.Deterministic("beta", beta, dims="coef")
+            mu = X @ beta
+            for bname, b in zip(self.block_names, pf.blocks, strict=True):
+                codes = pm.Data(f"codes_{bname}", b.codes, dims="obs")
+                Zb = pm.Data(f"Z_{bname}", b.Z, dims=("obs", f"{bname}_effect"))
+                z = pm.Normal(f"z_{bname}", 0.0, 1.0, dims=(b.factor, f"{bname}_effect"))
+                sd_prior = pri[f"sd_{bname}"]
+                if b.k == 1:
+                    sd = sd_prior.create(f"sd_{bname}", dims=f"{bname}_effect")
+                    beff = pm.Deterministic(
+                        f"b_{bname}", z * sd, dims=(b.factor, f"{bname}_effect")
+                    )
+                else:
+                    # a vector of prior scales is applied outside the LKJ prior (the same
+                    # distribution: sd_c = scale_c * unit sd_c), which keeps nutpie's
+                    # initial-point draws working
+                    scale = np.ones(b.k)
+                    if isinstance(sd_prior.params.get("sigma"), list):
+                        scale = np.asarray(sd_prior.params["sigma"])
+                        sd_prior = Prior(sd_prior.dist, **{**sd_prior.params, "sigma": 1.0})
+                    chol_u, corr, sd_u = pm.LKJCholeskyCov(
+                        f"chol_{bname}",
+                        n=b.k,
+                        eta=float(pri["lkj_eta"].params["value"]),
+                        sd_dist=sd_prior.dist_(shape=b.k),
+                        compute_corr=True,
+                    )
+                    chol = scale[:, None] * chol_u
+                    sdv = scale * sd_u
+                    pm.Deterministic(f"sd_{bname}", sdv, dims=f"{bname}_effect")
+                    pm.Deterministic(
+                        f"corr_{bname}", corr, dims=(f"{bname}_effect", f"{bname}_effect_bis")
+                    )
+                    beff = pm.Deterministic(
+                        f"b_{bname}", z @ chol.T, dims=(b.factor, f"{bname}_effect")
+                    )
+                mu = mu + (Zb * beff[codes]).sum(axis=1)
+            sigma = pri["sigma"].create("sigma")
+            pm.Normal("y", mu=mu, sigma=sigma, observed=pf.y, dims="obs")
+        return m
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        method: str = "bayes",
+        *,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        target_accept: float = 0.9,
+        sampler: str = "auto",
+        random_seed: int | None = None,
+        progressbar: bool | None = None,
+        conf_level: float = 0.95,
+    ):
+        """Fit the model.
+
+        Parameters
+        ----------
+        method : {"bayes", "reml", "ml"}
+            NUTS on :meth:`build`'s graph, or the frequentist twin.
+        draws, tune, chains, target_accept, sampler, random_seed, progressbar
+            NUTS settings (Bayesian only).
+        conf_level : float
+            Level of reported intervals.
+        """
+        if method in ("reml", "ml"):
+            return MixedMLFit(self, fit_lmm(self.parsed, reml=method == "reml"), conf_level)
+        if method != "bayes":
+            raise ValueError(f"method must be 'bayes', 'reml' or 'ml', got {method!r}")
+        settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
+        idata, backend = sample(self.build(), settings, progressbar=progressbar)
+        spec = {
+            "model": "mixed",
+            "formula": self.formula,
+            "family": self.family,
+            "response": self.parsed.response,
+            "x_names": self.parsed.x_names,
+            "blocks": [
+                {"name": n, "factor": b.factor, "columns": b.columns}
+                for n, b in zip(self.block_names, self.parsed.blocks, strict=True)
+            ],
+            "conf_level": conf_level,
+            "priors": {k: p.to_dict() for k, p in self.priors.items()},
+            "sampler": settings.to_dict(),
+            "backend": backend,
+            "parameterization": "non-centred",
+        }
+        fit = MixedBayesFit(idata, spec)
+        fit.diagnostics(warn=True, stacklevel=4)
+        return fit
+
+
+class _LKJEta(Prior):
+    """The LKJ shape parameter: a fixed value, not a distribution."""
+
+    def __init__(self, value: float = 2.0) -> None:
+        self.dist = "LKJ"
+        self.params = {"value": float(value)}
+
+
+def model(
+    formula: str, data: pd.DataFrame, family: str = "gaussian", priors: dict[str, Any] | None = None
+) -> Model:
+    """Describe a mixed model with an lme4-style formula (see :class:`Model`).
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> m = hierarch.model("Reaction ~ Days + (Days | Subject)",
+    ...                    hierarch.load_dataset("sleepstudy"))
+    >>> [round(x, 2) for x in m.fit(method="reml").lmm.beta]
+    [251.41, 10.47]
+    """
+    return Model(formula, data, family=family, priors=priors)
+
+
+# ---------------------------------------------------------------------- results
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+class MixedMLFit:
+    """A REML/ML fit of a formula model (the frequentist twin)."""
+
+    method_label = {"reml": "REML", "ml": "maximum likelihood"}
+
+    def __init__(self, model: Model, lmm: LMMFit, conf_level: float = 0.95) -> None:
+        self.model = model
+        self.lmm = lmm
+        self.conf_level = conf_level
+
+    @property
+    def method(self) -> str:
+        return self.lmm.method
+
+    def fixed_effects(self) -> pd.DataFrame:
+        """Estimates, standard errors and Wald intervals of the fixed effects."""
+        z = _z(self.conf_level)
+        fe = self.lmm.fixed_effects
+        fe["lower"] = fe["estimate"] - z * fe["se"]
+        fe["upper"] = fe["estimate"] + z * fe["se"]
+        fe.index.name = "coef"
+        return fe
+
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components: SDs and correlations (as lme4's ``VarCorr``)."""
+        return self.lmm.varcorr()
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes (BLUPs) by block, with conditional SDs (``se_<effect>``)."""
+        out = {}
+        for i, name in enumerate(self.model.block_names):
+            df = self.lmm.ranef_frame(i)
+            cv = self.lmm.condvar[i]
+            for c, col in enumerate(df.columns.copy()):
+                df[f"se_{col}"] = np.sqrt(cv[:, c, c])
+            out[name] = df
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Per-group coefficients: fixed effect + conditional mode (lme4's ``coef``)."""
+        return _coef_table(
+            self.model,
+            {i: self.lmm.ranef[i] for i in range(len(self.model.block_names))},
+            dict(zip(self.lmm.x_names, self.lmm.beta, strict=True)),
+        )
+
+    def icc(self) -> float:
+        """Intra-class correlation for random-intercept models: tau^2 / (sum tau^2 + sigma^2)."""
+        return _icc(self.model, [np.diag(c) for c in self.lmm.cov], self.lmm.sigma**2)
+
+    def __str__(self) -> str:
+        lm = self.lmm
+        crit = "REML criterion" if lm.method == "reml" else "deviance (-2 log-likelihood)"
+        lines = [
+            f"Linear mixed model fit by {self.method_label[lm.method]}",
+            f"Formula: {self.model.formula}",
+            f"{crit}: {lm.criterion:.4f}   log-likelihood: {lm.loglik:.4f}   AIC: {lm.aic:.2f}",
+            "",
+            "Random effects:",
+        ]
+        vc = self.varcorr()
+        for _, r in vc.iterrows():
+            if r["group"] == "Residual":
+                lines.append(f"  {'Residual':<14s}{'':<14s} SD {r['sdcor']:.4f}")
+            elif r["var2"] is None or (isinstance(r["var2"], float) and np.isnan(r["var2"])):
+                lines.append(f"  {r['group']:<14s}{r['var1']:<14s} SD {r['sdcor']:.4f}")
+            else:
+                lines.append(
+                    f"  {r['group']:<14s}{'cor(' + r['var1'] + ', ' + r['var2'] + ')':<14s}"
+                    f"    {r['sdcor']:.3f}"
+                )
+        ng = ", ".join(f"{b.factor}, {b.n_levels}" for b in _unique_factors(lm.blocks))
+        lines += [
+            f"Number of obs: {lm.n_obs}; groups: {ng}",
+            "",
+            "Fixed effects:",
+            self.fixed_effects().round(5).to_string(),
+        ]
+        lines += [f"Note: {n}" for n in lm.notes]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _unique_factors(blocks):
+    seen, out = set(), []
+    for b in blocks:
+        if b.factor not in seen:
+            seen.add(b.factor)
+            out.append(b)
+    return out
+
+
+def _coef_table(
+    model: Model, ranef: dict[int, np.ndarray], beta: dict[str, float]
+) -> dict[str, pd.DataFrame]:
+    """Per factor: fixed effects plus the factor's random effects on the matching columns."""
+    out: dict[str, pd.DataFrame] = {}
+    for b in _unique_factors(model.parsed.blocks):
+        df = pd.DataFrame(index=pd.Index(b.levels, name=b.factor))
+        for name, val in beta.items():
+            df[name] = val
+        for i, blk in enumerate(model.parsed.blocks):
+            if blk.factor != b.factor:
+                continue
+            for c, col in enumerate(blk.columns):
+                if col in df.columns:
+                    df[col] = df[col] + ranef[i][:, c]
+        out[b.factor] = df
+    return out
+
+
+def _icc(model: Model, block_vars: list[np.ndarray], sigma2: float) -> float:
+    intercepts = [
+        v[blk.columns.index("Intercept")]
+        for blk, v in zip(model.parsed.blocks, block_vars, strict=True)
+        if "Intercept" in blk.columns
+    ]
+    if not intercepts or any(
+        blk.k > 1 or blk.columns != ["Intercept"] for blk in model.parsed.blocks
+    ):
+        raise ValueError(
+            "the ICC is defined here for random-intercept models only "
+            "(with random slopes the ICC depends on the predictor values)"
+        )
+    return float(intercepts[0] / (sum(intercepts) + sigma2))
+
+
+class MixedBayesFit(BayesFit):
+    """A Bayesian formula-model fit: InferenceData plus spec."""
+
+    model_name = "mixed"
+
+    @property
+    def block_names(self) -> list[str]:
+        return [b["name"] for b in self.spec["blocks"]]
+
+    def _check_names(self) -> list[str]:
+        names = ["beta", "sigma"]
+        for n in self.block_names:
+            names.append(f"sd_{n}")
+            if f"corr_{n}" in self.idata.posterior:
+                names.append(f"chol_{n}")
+            names.append(f"z_{n}")
+        return [v for v in names if v in self.idata.posterior]
+
+    def _summ(self, var: str) -> pd.DataFrame:
+        a = (1 - self.conf_level) / 2
+        da = self.idata.posterior[var]
+        q = da.quantile([a, 1 - a], dim=("chain", "draw"))
+        df = pd.DataFrame(
+            {
+                "mean": da.mean(("chain", "draw")).values.ravel(),
+                "sd": da.std(("chain", "draw")).values.ravel(),
+                "lower": q.isel(quantile=0).values.ravel(),
+                "upper": q.isel(quantile=1).values.ravel(),
+            }
+        )
+        return df
+
+    def fixed_effects(self) -> pd.DataFrame:
+        """Posterior mean, SD and central interval of each fixed effect."""
+        df = self._summ("beta")
+        df.index = pd.Index(self.spec["x_names"], name="coef")
+        return df
+
+    def group_sds(self) -> pd.DataFrame:
+        """Posterior summaries of the group SDs, one row per block and effect."""
+        rows = []
+        for blk in self.spec["blocks"]:
+            df = self._summ(f"sd_{blk['name']}")
+            df.insert(0, "effect", blk["columns"])
+            df.insert(0, "group", blk["factor"])
+            rows.append(df)
+        return pd.concat(rows, ignore_index=True)
+
+    def correlations(self) -> pd.DataFrame:
+        """Posterior summaries of the group-effect correlations (correlated blocks only)."""
+        rows = []
+        for blk in self.spec["blocks"]:
+            var = f"corr_{blk['name']}"
+            if var not in self.idata.posterior:
+                continue
+            cols = blk["columns"]
+            da = self.idata.posterior[var]
+            for i in range(len(cols)):
+                for j in range(i + 1, len(cols)):
+                    x = da.values[..., i, j].ravel()
+                    a = (1 - self.conf_level) / 2
+                    rows.append(
+                        {
+                            "group": blk["factor"],
+                            "var1": cols[i],
+                            "var2": cols[j],
+                            "mean": x.mean(),
+                            "sd": x.std(ddof=1),
+                            "lower": np.quantile(x, a),
+                            "upper": np.quantile(x, 1 - a),
+                        }
+                    )
+        return pd.DataFrame(rows)
+
+    def sigma(self) -> pd.DataFrame:
+        """Posterior summary of the residual SD."""
+        return self._summ("sigma").set_axis(["sigma"])
+
+    def __str__(self) -> str:
+        s = self.spec["sampler"]
+        with pd.option_context("display.width", 120):
+            parts = [
+                f"Linear mixed model, Bayesian ({s['chains']} chains x {s['draws']} draws, "
+                f"{self.spec.get('backend')}); posterior means and "
+                f"{100 * self.conf_level:g}% central intervals",
+                f"Formula: {self.spec['formula']}",
+                "",
+                "Fixed effects:",
+                self.fixed_effects().round(4).to_string(),
+                "",
+                "Group SDs:",
+                self.group_sds().round(4).to_string(index=False),
+            ]
+            cor = self.correlations()
+            if len(cor):
+                parts += ["", "Correlations:", cor.round(3).to_string(index=False)]
+            parts += [
+                "",
+                "Residual SD:",
+                self.sigma().round(4).to_string(),
+                "",
+                str(self.diagnostics()),
+            ]
+        return "\n".join(parts)
+
+    __repr__ = __str__
