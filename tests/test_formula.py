@@ -1,0 +1,129 @@
+"""Formula parsing: lme4 bars, nesting, safety, and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hierarch
+from hierarch.formula import FormulaError, parse_formula, split_formula
+
+
+@pytest.fixture(scope="module")
+def pigs():
+    return hierarch.load_dataset("pigs")
+
+
+@pytest.mark.parametrize(
+    "formula,bars",
+    [
+        ("y ~ x + (x | g)", [("x", "g", True)]),
+        ("y ~ x + (1 | g) + (0 + x | g)", [("1", "g", True), ("0 + x", "g", True)]),
+        ("y ~ x + (x || g)", [("x", "g", False)]),
+        ("y ~ 1 + (1 | a/b)", [("1", "a/b", True)]),
+        ("y ~ (1 | a) + (1 | b)", [("1", "a", True), ("1", "b", True)]),
+    ],
+)
+def test_split(formula, bars):
+    assert split_formula(formula)[2] == bars
+
+
+def test_correlated_block_and_columns(pigs):
+    pf = parse_formula("weight ~ week + (week | id)", pigs)
+    assert pf.x_names == ["Intercept", "week"]
+    (b,) = pf.blocks
+    assert (b.factor, b.columns, b.n_levels) == ("id", ["Intercept", "week"], 48)
+    np.testing.assert_array_equal(b.Z[:, 1], pigs["week"])
+
+
+def test_uncorrelated_and_double_bar_are_the_same(pigs):
+    a = parse_formula("weight ~ week + (1 | id) + (0 + week | id)", pigs)
+    b = parse_formula("weight ~ week + (week || id)", pigs)
+    assert [(x.factor, x.columns) for x in a.blocks] == [(x.factor, x.columns) for x in b.blocks]
+    assert [x.columns for x in a.blocks] == [["Intercept"], ["week"]]
+
+
+def test_nested_expands_to_outer_and_interaction():
+    pastes = hierarch.load_dataset("pastes")
+    pf = parse_formula("strength ~ 1 + (1 | batch/cask)", pastes)
+    assert [(b.factor, b.n_levels) for b in pf.blocks] == [("batch", 10), ("batch:cask", 30)]
+    assert pf.blocks[1].levels[:2] == ["A:a", "A:b"]
+
+
+def test_categorical_predictors_and_interactions(pigs):
+    df = pigs.assign(phase=np.where(pigs["week"] > 4, "late", "early"))
+    pf = parse_formula("weight ~ phase * week + (1 | id)", df)
+    assert pf.x_names == ["Intercept", "phase[late]", "week", "phase[late]:week"]
+
+
+def test_group_level_predictor_is_a_fixed_effect(pigs):
+    df = pigs.assign(heavy=(pigs["id"] % 2).astype(float))  # constant within each pig
+    pf = parse_formula("weight ~ week + heavy + (1 | id)", df)
+    assert "heavy" in pf.x_names
+
+
+@pytest.mark.parametrize(
+    "formula,message",
+    [
+        ("weight ~ wek + (1 | id)", r"formula term 'wek' in the fixed effects is not a column"),
+        ("weight ~ week + (1 | pig)", r"grouping factor 'pig' is not a column of the data; available columns: id"),
+        ("wt ~ week + (1 | id)", r"formula term 'wt' in the response is not a column"),
+        ("weight ~ week + (week | )", r"malformed random-effect term"),
+        ("weight ~ week + (1 | id | x)", r"malformed random-effect term"),
+        ("weight ~ week + 1 | id", r"malformed term .* written \(expr \| group\)"),
+        ("weight ~ week + (1 | id", r"unbalanced parentheses"),
+        ("weight week", r"a formula looks like 'y ~ x \+ \(x \| g\)'"),
+        ("weight ~ __import__('os') + (1 | id)", r"function '__import__' .* is not allowed"),
+        ("weight ~ week + (1 | id); import os", r"contains characters a formula cannot have: ;"),
+        ("weight ~ week + + (1 | id)", r"empty term"),
+    ],
+)
+def test_formula_errors(pigs, formula, message):
+    with pytest.raises(FormulaError, match=message):
+        parse_formula(formula, pigs)
+
+
+def test_formula_errors_are_value_errors(pigs):
+    with pytest.raises(ValueError):
+        parse_formula("weight ~ nope + (1 | id)", pigs)
+
+
+def test_nan_and_non_finite_values_are_reported_with_rows(pigs):
+    df = pigs.copy()
+    df.loc[[3, 7], "weight"] = np.nan
+    with pytest.raises(FormulaError, match=r"response column 'weight' has missing.*rows \[3, 7\]"):
+        parse_formula("weight ~ week + (1 | id)", df)
+    df = pigs.astype({"week": float})
+    df.loc[5, "week"] = np.inf
+    with pytest.raises(FormulaError, match=r"column 'week' has infinite values in rows \[5\]"):
+        parse_formula("weight ~ week + (1 | id)", df)
+    df = pigs.astype({"id": object})
+    df.loc[2, "id"] = None
+    with pytest.raises(FormulaError, match=r"grouping column 'id' has missing values in rows \[2\]"):
+        parse_formula("weight ~ week + (1 | id)", df)
+
+
+def test_model_structure_errors(pigs):
+    with pytest.raises(FormulaError, match=r"grouping factor 'one' has only 1 level"):
+        hierarch.model("weight ~ week + (1 | one)", pigs.assign(one="a"))
+    with pytest.raises(FormulaError, match=r"'heavy' is constant within every group"):
+        hierarch.model("weight ~ week + (heavy | id)",
+                       pigs.assign(heavy=(pigs["id"] % 2).astype(float)))
+    with pytest.raises(FormulaError, match=r"has 432 levels for 432 observations"):
+        hierarch.model("weight ~ week + (1 | row)", pigs.assign(row=np.arange(len(pigs))))
+    with pytest.raises(FormulaError, match="too few observations: 3 rows for 3 fixed-effect"):
+        small = pd.DataFrame({"y": [1.0, 2, 3], "a": [1.0, 2, 4], "b": [0.0, 1, 1],
+                              "g": [1, 1, 2]})
+        hierarch.model("y ~ a + b + (1 | g)", small)
+    with pytest.raises(FormulaError, match="no random effects"):
+        hierarch.model("weight ~ week", pigs)
+    with pytest.raises(FormulaError, match="rank deficient"):
+        hierarch.model("weight ~ week + w2 + (1 | id)", pigs.assign(w2=2 * pigs["week"]))
+
+
+def test_family_errors(pigs):
+    with pytest.raises(ValueError, match="unknown family 'gausian'"):
+        hierarch.model("weight ~ week + (1 | id)", pigs, family="gausian")
+    with pytest.raises(NotImplementedError, match="family 'poisson' is not available"):
+        hierarch.model("weight ~ week + (1 | id)", pigs, family="poisson")
