@@ -64,6 +64,13 @@ class REBlock:
     Z: np.ndarray
     codes: np.ndarray
     levels: list
+    design: object = None  # formulae design of ``expr`` (to evaluate new data)
+
+    def new_Z(self, newdata: pd.DataFrame) -> np.ndarray:
+        """The block's random-effect design for new rows."""
+        full = np.array(self.design.evaluate_new_data(newdata)).astype(float)
+        names = list(self.design.as_dataframe().columns)
+        return full[:, [names.index(c) for c in self.columns]]
 
     @property
     def k(self) -> int:
@@ -85,6 +92,12 @@ class ParsedFormula:
     x_names: list[str]
     blocks: list[REBlock]
     fixed_terms: list[str]
+    fixed_design: object = None  # formulae design of the fixed part (to evaluate new data)
+    columns_used: tuple[str, ...] = ()
+
+    def new_X(self, newdata: pd.DataFrame) -> np.ndarray:
+        """The fixed-effect design for new rows."""
+        return np.array(self.fixed_design.evaluate_new_data(newdata)).astype(float)
 
     @property
     def n(self) -> int:
@@ -176,14 +189,14 @@ def _check_names(text: str, data: pd.DataFrame, where: str) -> None:
             )
 
 
-def _design(expr: str, data: pd.DataFrame) -> pd.DataFrame:
+def _design(expr: str, data: pd.DataFrame):
     from formulae import design_matrices
 
     try:
         dm = design_matrices(expr, data, na_action="error", extra_namespace=_NAMESPACE)
     except Exception as err:  # formulae raises several types; re-raise with the term
         raise FormulaError(f"cannot build the design for {expr!r}: {err}") from err
-    return dm.common.as_dataframe().astype(float)
+    return dm.common.as_dataframe().astype(float), dm.common
 
 
 def _expand_factor(factor: str) -> list[str]:
@@ -267,16 +280,18 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
         ):
             rows = data.index[~np.isfinite(data[col].to_numpy(dtype=float))][:10].tolist()
             raise FormulaError(f"column {col!r} has infinite values in rows {rows}")
-    Xdf = _design(fixed, data)
+    Xdf, fixed_design = _design(fixed, data)
     blocks: list[REBlock] = []
     for expr, factor, correlated in bars:
-        Zdf = _design(expr, data)
+        Zdf, zdesign = _design(expr, data)
         for label in _expand_factor(factor):
             codes, levels = _factor_codes(label, data)
             cols = list(Zdf.columns)
             groups = [cols] if correlated else [[c] for c in cols]
             for gcols in groups:
-                blocks.append(REBlock(label, expr, gcols, Zdf[gcols].to_numpy(), codes, levels))
+                blocks.append(
+                    REBlock(label, expr, gcols, Zdf[gcols].to_numpy(), codes, levels, zdesign)
+                )
     return ParsedFormula(
         formula=formula,
         response=response,
@@ -285,4 +300,10 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
         x_names=list(Xdf.columns),
         blocks=blocks,
         fixed_terms=[t.strip() for t in fixed.split("+")],
+        fixed_design=fixed_design,
+        columns_used=tuple(
+            [response]
+            + sorted(used)
+            + sorted({c.strip() for _, f, _ in bars for c in re.split(r"[/:]", f)} - used)
+        ),
     )

@@ -252,6 +252,7 @@ class Model:
             raise ValueError(f"method must be 'bayes', 'reml' or 'ml', got {method!r}")
         settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
         idata, backend = sample(self.build(), settings, progressbar=progressbar)
+        _store_data(idata, self.data, self.parsed.columns_used)
         spec = {
             "model": "mixed",
             "formula": self.formula,
@@ -269,6 +270,7 @@ class Model:
             "parameterization": "non-centred",
         }
         fit = MixedBayesFit(idata, spec)
+        fit._model = self
         fit.diagnostics(warn=True, stacklevel=4)
         return fit
 
@@ -352,6 +354,30 @@ class MixedMLFit:
         """Intra-class correlation for random-intercept models: tau^2 / (sum tau^2 + sigma^2)."""
         return _icc(self.model, [np.diag(c) for c in self.lmm.cov], self.lmm.sigma**2)
 
+    # reporting (pure functions in hierarch.report_mixed)
+    def coefficients(self, factor: str | None = None) -> pd.DataFrame:
+        """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.coefficients(self, factor)
+
+    def shrinkage(self, factor: str | None = None) -> pd.DataFrame:
+        """No / partial / complete pooling per group (see :func:`report_mixed.shrinkage`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.shrinkage(self, factor)
+
+    def new_group(
+        self,
+        newdata: pd.DataFrame | None = None,
+        prob: float | None = None,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Predictions for a new group (see :func:`report_mixed.new_group`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.new_group(self, newdata, prob, random_seed)
+
     def __str__(self) -> str:
         lm = self.lmm
         crit = "REML criterion" if lm.method == "reml" else "deviance (-2 log-likelihood)"
@@ -430,10 +456,46 @@ def _icc(model: Model, block_vars: list[np.ndarray], sigma2: float) -> float:
     return float(intercepts[0] / (sum(intercepts) + sigma2))
 
 
+_DATA_PREFIX = "data__"
+
+
+def _store_data(idata, data: pd.DataFrame, columns) -> None:
+    """Keep the columns the formula uses in ``constant_data`` (so a saved fit can be re-read
+    and reported on without the original DataFrame)."""
+    import xarray as xr
+
+    arrays = {}
+    for col in columns:
+        values = data[col].to_numpy()
+        if values.dtype == object or isinstance(data[col].dtype, pd.CategoricalDtype):
+            values = data[col].astype(str).to_numpy(dtype=str)
+        arrays[f"{_DATA_PREFIX}{col}"] = xr.DataArray(values, dims=["obs"])
+    ds = xr.Dataset(arrays, coords={"obs": np.arange(len(data))})
+    if "constant_data" in idata.groups():
+        idata.constant_data = idata.constant_data.assign(ds.data_vars)
+    else:
+        idata.add_groups(constant_data=ds)
+
+
 class MixedBayesFit(BayesFit):
     """A Bayesian formula-model fit: InferenceData plus spec."""
 
     model_name = "mixed"
+    _model: Model | None = None
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The data the model was fitted to (read back from the InferenceData)."""
+        cd = self.idata.constant_data
+        cols = [v for v in cd.data_vars if str(v).startswith(_DATA_PREFIX)]
+        return pd.DataFrame({str(c)[len(_DATA_PREFIX) :]: cd[c].values for c in cols})
+
+    @property
+    def model(self) -> Model:
+        """The :class:`Model` (rebuilt from the spec and the stored data after loading)."""
+        if self._model is None:
+            self._model = Model(self.spec["formula"], self.data, family=self.spec["family"])
+        return self._model
 
     @property
     def block_names(self) -> list[str]:
@@ -507,6 +569,36 @@ class MixedBayesFit(BayesFit):
     def sigma(self) -> pd.DataFrame:
         """Posterior summary of the residual SD."""
         return self._summ("sigma").set_axis(["sigma"])
+
+    def icc(self) -> pd.DataFrame:
+        """Posterior of the intra-class correlation (random-intercept models)."""
+        from hierarch import report_mixed
+
+        return report_mixed.icc(self)
+
+    # reporting (pure functions in hierarch.report_mixed)
+    def coefficients(self, factor: str | None = None) -> pd.DataFrame:
+        """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.coefficients(self, factor)
+
+    def shrinkage(self, factor: str | None = None) -> pd.DataFrame:
+        """No / partial / complete pooling per group (see :func:`report_mixed.shrinkage`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.shrinkage(self, factor)
+
+    def new_group(
+        self,
+        newdata: pd.DataFrame | None = None,
+        prob: float | None = None,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Predictions for a new group (see :func:`report_mixed.new_group`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.new_group(self, newdata, prob, random_seed)
 
     def __str__(self) -> str:
         s = self.spec["sampler"]

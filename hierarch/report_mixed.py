@@ -1,0 +1,277 @@
+"""Reporting for formula (normal) mixed models: shrinkage of group coefficients, pooling
+weights, ICC, per-group coefficients and new-group predictions.
+
+Every function takes a fit (``MixedMLFit`` or ``MixedBayesFit``) and returns a DataFrame.
+Both kinds go through the same code: a frequentist fit supplies "draws" of its parameters
+from their sampling distribution (``beta ~ N(beta_hat, vcov)``, variance components fixed
+at their estimates), a Bayesian fit its posterior draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["coefficients", "icc", "new_group", "shrinkage"]
+
+_ML_DRAWS = 4000
+
+
+@dataclass
+class _Draws:
+    beta: np.ndarray  # (S, p)
+    sigma: np.ndarray  # (S,)
+    chol: list[np.ndarray]  # per block (S, k, k): Cholesky factor of the block covariance
+    ranef: list[np.ndarray] | None  # per block (S, J, k), Bayesian only
+
+
+def _is_bayes(fit) -> bool:
+    from hierarch.mixed import MixedBayesFit
+
+    return isinstance(fit, MixedBayesFit)
+
+
+def _stack(da) -> np.ndarray:
+    return da.stack(sample=("chain", "draw")).transpose("sample", ...).values
+
+
+def _draws(fit, seed: int | None = None) -> _Draws:
+    if _is_bayes(fit):
+        post = fit.idata.posterior
+        chols = []
+        for blk in fit.spec["blocks"]:
+            name = blk["name"]
+            sd = _stack(post[f"sd_{name}"])
+            if f"corr_{name}" in post:
+                corr = _stack(post[f"corr_{name}"])
+                lc = np.linalg.cholesky(corr + 1e-12 * np.eye(corr.shape[-1]))
+                chols.append(sd[:, :, None] * lc)
+            else:
+                chols.append(sd[:, :, None] * np.eye(sd.shape[1])[None])
+        ranef = [_stack(post[f"b_{blk['name']}"]) for blk in fit.spec["blocks"]]
+        return _Draws(_stack(post["beta"]), _stack(post["sigma"]), chols, ranef)
+    lm = fit.lmm
+    rng = np.random.default_rng(seed if seed is not None else 0)
+    beta = rng.multivariate_normal(lm.beta, lm.vcov, size=_ML_DRAWS, method="eigh")
+    chols = []
+    for C in lm.cov:
+        w, V = np.linalg.eigh(C)
+        root = V * np.sqrt(np.clip(w, 0, None))  # works for singular covariances too
+        chols.append(np.broadcast_to(root, (_ML_DRAWS, *C.shape)))
+    return _Draws(beta, np.full(_ML_DRAWS, lm.sigma), chols, None)
+
+
+def _factor_blocks(model, factor: str | None):
+    blocks = model.parsed.blocks
+    factor = factor or blocks[0].factor
+    idx = [i for i, b in enumerate(blocks) if b.factor == factor]
+    if not idx:
+        raise ValueError(
+            f"no random effects by {factor!r}; factors: "
+            f"{', '.join(dict.fromkeys(b.factor for b in blocks))}"
+        )
+    return factor, idx
+
+
+def _interval(x: np.ndarray, level: float, axis: int = 0):
+    a = (1 - level) / 2
+    return np.quantile(x, [a, 1 - a], axis=axis)
+
+
+def coefficients(fit, factor: str | None = None) -> pd.DataFrame:
+    """Per-group coefficients (fixed effect + the group's random effect) with intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format: ``group``, ``coef``, ``estimate``, ``lower``, ``upper``.  For ML fits the
+        estimate is lme4's ``coef()`` and the interval uses the conditional variance plus the
+        fixed effect's variance; for Bayesian fits, posterior mean and central interval.
+    """
+    model = fit.model
+    factor, idx = _factor_blocks(model, factor)
+    levels = model.parsed.blocks[idx[0]].levels
+    x_names = model.parsed.x_names
+    level = fit.conf_level
+    rows = []
+    if _is_bayes(fit):
+        d = _draws(fit)
+        for c, name in enumerate(x_names):
+            val = np.repeat(d.beta[:, c][:, None], len(levels), axis=1)
+            for i in idx:
+                blk = model.parsed.blocks[i]
+                if name in blk.columns:
+                    val = val + d.ranef[i][:, :, blk.columns.index(name)]
+            lo, hi = _interval(val, level)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "group": levels,
+                        "coef": name,
+                        "estimate": val.mean(0),
+                        "lower": lo,
+                        "upper": hi,
+                    }
+                )
+            )
+    else:
+        from scipy import stats
+
+        z = stats.norm.ppf(0.5 + level / 2)
+        lm = fit.lmm
+        for c, name in enumerate(x_names):
+            est = np.full(len(levels), lm.beta[c])
+            var = np.full(len(levels), lm.vcov[c, c])
+            for i in idx:
+                blk = lm.blocks[i]
+                if name in blk.columns:
+                    k = blk.columns.index(name)
+                    est = est + lm.ranef[i][:, k]
+                    var = var + lm.condvar[i][:, k, k]
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "group": levels,
+                        "coef": name,
+                        "estimate": est,
+                        "lower": est - z * np.sqrt(var),
+                        "upper": est + z * np.sqrt(var),
+                    }
+                )
+            )
+    return pd.concat(rows, ignore_index=True)
+
+
+def shrinkage(fit, factor: str | None = None) -> pd.DataFrame:
+    """Per group: separate fit (no pooling), partial pooling and complete pooling.
+
+    The separate fits are ordinary least squares of the response on the fixed-effect design
+    within each group (group means for ``y ~ 1 + (1 | g)``, per-group lines for
+    ``y ~ x + (x | g)``); complete pooling is the same regression on all rows; partial
+    pooling is the mixed model's per-group coefficients (:func:`coefficients`).  For a random
+    intercept alone, ``alpha`` is the pooling weight ``tau^2 / (tau^2 + sigma^2 / n_j)``
+    (posterior mean for Bayesian fits) and ``shrinkage = 1 - alpha``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group``, ``n``, then per coefficient ``unpooled``, ``partial`` (with ``_lower`` and
+        ``_upper``) and ``complete`` (suffixed ``_<coef>`` when there are several).
+    """
+    model = fit.model
+    pf = model.parsed
+    factor, idx = _factor_blocks(model, factor)
+    effect_cols = [c for i in idx for c in pf.blocks[i].columns]
+    if sorted(effect_cols) != sorted(pf.x_names) or len(set(effect_cols)) != len(effect_cols):
+        raise ValueError(
+            "shrinkage() sets per-group separate regressions beside the mixed model, so the "
+            f"fixed part ({', '.join(pf.x_names)}) must have exactly the random-effect "
+            f"columns by {factor!r} ({', '.join(effect_cols)})"
+        )
+    blk = pf.blocks[idx[0]]
+    J, p = blk.n_levels, len(pf.x_names)
+    n = np.bincount(blk.codes, minlength=J)
+    unpooled = np.full((J, p), np.nan)
+    for j in range(J):
+        rows = blk.codes == j
+        Xj = pf.X[rows]
+        if np.linalg.matrix_rank(Xj) == p:
+            unpooled[j] = np.linalg.lstsq(Xj, pf.y[rows], rcond=None)[0]
+    complete = np.linalg.lstsq(pf.X, pf.y, rcond=None)[0]
+    coefs = coefficients(fit, factor)
+    single = p == 1
+    out = pd.DataFrame({"group": blk.levels, "n": n})
+    for c, name in enumerate(pf.x_names):
+        sfx = "" if single else f"_{name}"
+        part = coefs[coefs["coef"] == name].reset_index(drop=True)
+        out[f"unpooled{sfx}"] = unpooled[:, c]
+        out[f"partial{sfx}"] = part["estimate"].to_numpy()
+        out[f"partial{sfx}_lower"] = part["lower"].to_numpy()
+        out[f"partial{sfx}_upper"] = part["upper"].to_numpy()
+        out[f"complete{sfx}"] = complete[c]
+    if effect_cols == ["Intercept"] and len(pf.blocks) == 1:
+        d = _draws(fit)
+        tau2 = d.chol[0][:, 0, 0] ** 2
+        alpha = tau2[:, None] / (tau2[:, None] + d.sigma[:, None] ** 2 / n[None, :])
+        out["alpha"] = alpha.mean(axis=0)
+        out["shrinkage"] = 1 - out["alpha"]
+    return out
+
+
+def icc(fit) -> pd.DataFrame:
+    """Intra-class correlation ``tau^2 / (sum of intercept variances + sigma^2)`` per factor,
+    for random-intercept models (posterior mean and interval for Bayesian fits)."""
+    blocks = fit.model.parsed.blocks
+    if any(b.columns != ["Intercept"] for b in blocks):
+        raise ValueError(
+            "the ICC is defined here for random-intercept models only "
+            "(with random slopes the ICC depends on the predictor values)"
+        )
+    d = _draws(fit)
+    var = np.stack([c[:, 0, 0] ** 2 for c in d.chol], axis=1)
+    total = var.sum(1) + d.sigma**2
+    rows = []
+    for i, b in enumerate(blocks):
+        x = var[:, i] / total
+        if _is_bayes(fit):
+            lo, hi = _interval(x, fit.conf_level)
+            rows.append({"group": b.factor, "icc": x.mean(), "lower": lo, "upper": hi})
+        else:
+            rows.append({"group": b.factor, "icc": float(x[0])})
+    return pd.DataFrame(rows)
+
+
+def new_group(
+    fit,
+    newdata: pd.DataFrame | None = None,
+    prob: float | None = None,
+    random_seed: int | None = None,
+) -> pd.DataFrame:
+    """Predictions for a group not in the data.
+
+    Without ``newdata``: the predictive distribution of a new group's coefficients
+    (fixed effects plus a random effect drawn from the estimated population).  With
+    ``newdata`` (rows of predictor values): the new group's mean line with its band
+    (``fit``, ``fit_lower``, ``fit_upper``) and the prediction interval of a new
+    observation (``pred_lower``, ``pred_upper``), e.g. a new pig's weight curve.
+
+    Bayesian fits use the posterior draws; ML fits draw ``beta ~ N(beta_hat, vcov)`` with the
+    variance components at their estimates.  ``random_seed`` (default: the fit's seed) makes
+    the result reproducible.
+    """
+    model = fit.model
+    pf = model.parsed
+    level = float(prob or fit.conf_level)
+    seed = random_seed
+    if seed is None and _is_bayes(fit):
+        seed = fit.spec["sampler"]["random_seed"]
+    rng = np.random.default_rng(seed)
+    d = _draws(fit, seed)
+    S = d.beta.shape[0]
+    # a new level of every grouping factor: one random-effect vector per draw and block
+    b_new = [np.einsum("sij,sj->si", L, rng.standard_normal((S, L.shape[-1]))) for L in d.chol]
+    if newdata is None:
+        rows = []
+        for c, name in enumerate(pf.x_names):
+            val = d.beta[:, c].copy()
+            for i, blk in enumerate(pf.blocks):
+                if name in blk.columns:
+                    val = val + b_new[i][:, blk.columns.index(name)]
+            lo, hi = _interval(val, level)
+            rows.append({"coef": name, "mean": val.mean(), "lower": lo, "upper": hi})
+        out = pd.DataFrame(rows).set_index("coef")
+    else:
+        X = pf.new_X(newdata)
+        mu = d.beta @ X.T
+        for i, blk in enumerate(pf.blocks):
+            mu = mu + b_new[i] @ blk.new_Z(newdata).T
+        y = mu + d.sigma[:, None] * rng.standard_normal(mu.shape)
+        flo, fhi = _interval(mu, level)
+        plo, phi = _interval(y, level)
+        out = newdata.reset_index(drop=True).copy()
+        out["fit"], out["fit_lower"], out["fit_upper"] = mu.mean(0), flo, fhi
+        out["pred_lower"], out["pred_upper"] = plo, phi
+    out.attrs["prob"] = level
+    return out
