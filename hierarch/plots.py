@@ -9,7 +9,15 @@ from matplotlib.axes import Axes
 
 from hierarch.report import TauSummary
 
-__all__ = ["plot_population", "plot_shrinkage", "plot_tau"]
+__all__ = [
+    "plot_caterpillar",
+    "plot_group_lines",
+    "plot_hyperparameters",
+    "plot_population",
+    "plot_shrinkage",
+    "plot_shrinkage_2d",
+    "plot_tau",
+]
 
 
 def _ax(ax: Axes | None, figsize=(6.4, 4.2)) -> Axes:
@@ -144,3 +152,181 @@ def plot_tau(summary: TauSummary, ax: Axes | None = None) -> Axes:
     ax.set_title(r"Posterior of $\tau$")
     ax.legend(fontsize="small", frameon=False)
     return ax
+
+
+def plot_shrinkage_2d(
+    table: pd.DataFrame, ax: Axes | None = None, *, coefs: tuple[str, str] | None = None
+) -> Axes:
+    """Arrows from each group's separate fit to its partially pooled (intercept, slope).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`hierarch.report_mixed.shrinkage` of a model with two coefficients per group.
+    coefs : (str, str), optional
+        The two coefficients (default: the first two found in the table).
+    """
+    ax = _ax(ax, figsize=(6.0, 5.0))
+    if coefs is None:
+        names = [c[len("unpooled_") :] for c in table.columns if c.startswith("unpooled_")]
+        if len(names) < 2:
+            raise ValueError("plot_shrinkage_2d needs a table with two coefficients per group")
+        coefs = (names[0], names[1])
+    a, b = coefs
+    ok = table[f"unpooled_{a}"].notna() & table[f"unpooled_{b}"].notna()
+    t = table[ok]
+    n = t["n"].to_numpy(dtype=float)
+    size = 12 + 60 * (n - n.min()) / max(np.ptp(n), 1.0)
+    ax.quiver(
+        t[f"unpooled_{a}"],
+        t[f"unpooled_{b}"],
+        t[f"partial_{a}"] - t[f"unpooled_{a}"],
+        t[f"partial_{b}"] - t[f"unpooled_{b}"],
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        color="0.55",
+        width=0.003,
+        zorder=1,
+    )
+    ax.scatter(
+        t[f"unpooled_{a}"],
+        t[f"unpooled_{b}"],
+        s=size,
+        color="C0",
+        alpha=0.7,
+        label="separate fit per group",
+        zorder=2,
+    )
+    ax.scatter(
+        t[f"partial_{a}"],
+        t[f"partial_{b}"],
+        s=size,
+        color="C1",
+        alpha=0.8,
+        label="partial pooling",
+        zorder=3,
+    )
+    ax.scatter(
+        [t[f"complete_{a}"].iloc[0]],
+        [t[f"complete_{b}"].iloc[0]],
+        marker="X",
+        s=120,
+        color="k",
+        label="complete pooling",
+        zorder=4,
+    )
+    ax.set_xlabel(a)
+    ax.set_ylabel(b)
+    ax.set_title("Shrinkage of group intercepts and slopes")
+    ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_group_lines(
+    table: pd.DataFrame,
+    x: np.ndarray,
+    ax: Axes | None = None,
+    *,
+    slope: str | None = None,
+    groups: list | None = None,
+) -> Axes:
+    """Per-group fitted lines (partial pooling, solid) against separate fits (dashed).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`hierarch.report_mixed.shrinkage` of a model ``y ~ x + (x | g)``.
+    x : array
+        Values of the predictor at which to draw the lines.
+    slope : str, optional
+        Name of the slope coefficient (default: the non-intercept one).
+    groups : list, optional
+        Only these groups (default: all).
+    """
+    ax = _ax(ax)
+    if slope is None:
+        slope = [
+            c[len("unpooled_") :]
+            for c in table.columns
+            if c.startswith("unpooled_") and c != "unpooled_Intercept"
+        ][0]
+    t = table if groups is None else table[table["group"].isin(groups)]
+    colors = plt.cm.rainbow(np.linspace(0, 1, len(t)))
+    x = np.asarray(x, dtype=float)
+    for color, (_, r) in zip(colors, t.iterrows(), strict=True):
+        ax.plot(x, r["partial_Intercept"] + r[f"partial_{slope}"] * x, color=color, lw=1)
+        if np.isfinite(r["unpooled_Intercept"]):
+            ax.plot(
+                x,
+                r["unpooled_Intercept"] + r[f"unpooled_{slope}"] * x,
+                color=color,
+                lw=0.8,
+                ls="--",
+                alpha=0.7,
+            )
+    c0 = table.iloc[0]
+    ax.plot(
+        x,
+        c0["complete_Intercept"] + c0[f"complete_{slope}"] * x,
+        color="k",
+        lw=3,
+        label="complete pooling",
+    )
+    ax.plot([], [], color="0.3", lw=1, label="partial pooling (mixed model)")
+    ax.plot([], [], color="0.3", lw=0.8, ls="--", label="separate fit per group")
+    ax.set_xlabel(slope)
+    ax.set_title("Per-group lines: partial pooling vs separate fits")
+    ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_caterpillar(coefs: pd.DataFrame, coef: str = "Intercept", ax: Axes | None = None) -> Axes:
+    """Group coefficients sorted by estimate, with their intervals.
+
+    Parameters
+    ----------
+    coefs : DataFrame
+        :func:`hierarch.report_mixed.coefficients` (long format).
+    coef : str
+        Which coefficient to show.
+    """
+    t = coefs[coefs["coef"] == coef].sort_values("estimate").reset_index(drop=True)
+    ax = _ax(ax, figsize=(6.0, max(3.0, 0.12 * len(t) + 1)))
+    pos = np.arange(len(t))
+    ax.hlines(pos, t["lower"], t["upper"], color="C0", lw=1)
+    ax.plot(t["estimate"], pos, "o", color="C0", ms=3)
+    if len(t) <= 60:
+        ax.set_yticks(pos, [str(g) for g in t["group"]], fontsize="x-small")
+    else:
+        ax.set_yticks([])
+    ax.set_xlabel(coef)
+    ax.set_title(f"Group coefficients: {coef}")
+    return ax
+
+
+def plot_hyperparameters(draws: pd.DataFrame, axes=None):
+    """Histograms of group-SD, correlation and residual-SD posteriors.
+
+    Parameters
+    ----------
+    draws : DataFrame
+        :func:`hierarch.report_mixed.hyperparameter_draws`.
+
+    Returns
+    -------
+    ndarray of Axes
+    """
+    params = list(dict.fromkeys(draws["parameter"]))
+    if axes is None:
+        _, axes = plt.subplots(
+            1, len(params), figsize=(3.2 * len(params), 3.0), layout="constrained", squeeze=False
+        )
+        axes = axes[0]
+    for ax, p in zip(axes, params, strict=True):
+        v = draws.loc[draws["parameter"] == p, "value"].to_numpy()
+        ax.hist(v, bins=50, density=True, color="C0", alpha=0.7)
+        ax.axvline(v.mean(), color="C3", lw=1)
+        ax.set_title(p, fontsize="small")
+        ax.set_yticks([])
+    return np.asarray(axes)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["coefficients", "icc", "new_group", "shrinkage"]
+__all__ = ["coefficients", "hyperparameter_draws", "icc", "new_group", "shrinkage"]
 
 _ML_DRAWS = 4000
 
@@ -275,3 +275,32 @@ def new_group(
         out["pred_lower"], out["pred_upper"] = plo, phi
     out.attrs["prob"] = level
     return out
+
+
+def hyperparameter_draws(fit) -> pd.DataFrame:
+    """Posterior draws of the group SDs, correlations and residual SD, in long format.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``parameter`` (e.g. ``sd[id: week]``, ``cor[id: Intercept, week]``,
+        ``sigma``) and ``value``; one row per draw and parameter.
+    """
+    if not _is_bayes(fit):
+        raise ValueError("hyperparameter_draws() needs a Bayesian fit (method='bayes')")
+    post = fit.idata.posterior
+    parts = []
+    for blk in fit.spec["blocks"]:
+        name, cols = blk["name"], blk["columns"]
+        sd = _stack(post[f"sd_{name}"])
+        for c, col in enumerate(cols):
+            parts.append((f"sd[{blk['factor']}: {col}]", sd[:, c]))
+        if f"corr_{name}" in post:
+            corr = _stack(post[f"corr_{name}"])
+            for i in range(len(cols)):
+                for j in range(i + 1, len(cols)):
+                    parts.append((f"cor[{blk['factor']}: {cols[i]}, {cols[j]}]", corr[:, i, j]))
+    parts.append(("sigma", _stack(post["sigma"])))
+    return pd.concat(
+        [pd.DataFrame({"parameter": p, "value": v}) for p, v in parts], ignore_index=True
+    )
