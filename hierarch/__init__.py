@@ -14,6 +14,7 @@ from hierarch.binomial import binomial_model
 from hierarch.datasets import describe_dataset, list_datasets, load_dataset
 from hierarch.diagnostics import ConvergenceWarning
 from hierarch.mixed import Model, model
+from hierarch.normal_means import normal_means
 from hierarch.priors import Prior
 from hierarch.report import compare, new_group, population, shrinkage, tau_summary
 from hierarch.results import BayesFit, load_fit
@@ -33,6 +34,7 @@ __all__ = [
     "Model",
     "model",
     "new_group",
+    "normal_means",
     "plots",
     "simulate",
     "population",
