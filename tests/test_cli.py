@@ -70,7 +70,7 @@ def test_datasets_command(capsys):
     [
         ("[model]\ntype='binomial'\n", r"has no \[data\] section"),
         ("[data]\ndataset='rats'\n[model]\nsucesses='m'\n", r"unknown setting\(s\) sucesses"),
-        ("[data]\ndataset='rats'\n[model]\ntype='gaussian'\n", "only type = 'binomial'"),
+        ("[data]\ndataset='rats'\n[model]\ntype='gaussian'\n", "unknown model type 'gaussian'"),
         ("[data\n", "is not valid TOML"),
     ],
 )
