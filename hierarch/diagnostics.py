@@ -64,9 +64,12 @@ def check_convergence(
         Passed to :func:`warnings.warn` so the warning points at the user's call.
     """
     post = idata.posterior[list(var_names)]
-    rhat = az.rhat(post)
-    ess_bulk = az.ess(post, method="bulk")
-    ess_tail = az.ess(post, method="tail")
+    with warnings.catch_warnings():
+        # constant elements (a correlation matrix's unit diagonal) give NaN, which is ignored
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(post)
+        ess_bulk = az.ess(post, method="bulk")
+        ess_tail = az.ess(post, method="tail")
     rows = []
     for name in var_names:
         r, b, t = (np.atleast_1d(d[name].values).ravel() for d in (rhat, ess_bulk, ess_tail))

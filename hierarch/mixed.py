@@ -134,7 +134,17 @@ class Model:
             for bname in self.block_names:
                 priors.setdefault(f"sd_{bname}", sd)
         self.priors = resolve_priors(self.default_priors(), priors)
-        self.parameterization = self._choose_parameterization(parameterization)
+        self._parameterization_choice = parameterization
+        self._parameterization: dict[str, str] | None = None
+        if parameterization != "auto":  # check an explicit choice at once
+            self._parameterization = self._choose_parameterization(parameterization)
+
+    @property
+    def parameterization(self) -> dict[str, str]:
+        """Centred or non-centred, per block (``"auto"`` is resolved on first use)."""
+        if self._parameterization is None:
+            self._parameterization = self._choose_parameterization(self._parameterization_choice)
+        return self._parameterization
 
     def _choose_parameterization(self, choice: str | dict[str, str]) -> dict[str, str]:
         """Centred or non-centred per block.

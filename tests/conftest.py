@@ -52,3 +52,24 @@ def rats_bayes(rats):
         random_seed=SEED,
         progressbar=False,
     )
+
+
+@pytest.fixture(scope="session")
+def pigs():
+    return hierarch.load_dataset("pigs")
+
+
+@pytest.fixture(scope="session")
+def pigs_model(pigs):
+    return hierarch.model("weight ~ week + (week | id)", pigs)
+
+
+@pytest.fixture(scope="session")
+def pigs_reml(pigs_model):
+    return pigs_model.fit(method="reml")
+
+
+@pytest.fixture(scope="session")
+def pigs_bayes(pigs_model):
+    """The pigs random-slopes model with hierarch's default sampler settings."""
+    return pigs_model.fit(method="bayes", random_seed=SEED, progressbar=False)

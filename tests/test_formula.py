@@ -67,7 +67,10 @@ def test_group_level_predictor_is_a_fixed_effect(pigs):
     "formula,message",
     [
         ("weight ~ wek + (1 | id)", r"formula term 'wek' in the fixed effects is not a column"),
-        ("weight ~ week + (1 | pig)", r"grouping factor 'pig' is not a column of the data; available columns: id"),
+        (
+            "weight ~ week + (1 | pig)",
+            r"grouping factor 'pig' is not a column of the data; available columns: id",
+        ),
         ("wt ~ week + (1 | id)", r"formula term 'wt' in the response is not a column"),
         ("weight ~ week + (week | )", r"malformed random-effect term"),
         ("weight ~ week + (1 | id | x)", r"malformed random-effect term"),
@@ -100,7 +103,9 @@ def test_nan_and_non_finite_values_are_reported_with_rows(pigs):
         parse_formula("weight ~ week + (1 | id)", df)
     df = pigs.astype({"id": object})
     df.loc[2, "id"] = None
-    with pytest.raises(FormulaError, match=r"grouping column 'id' has missing values in rows \[2\]"):
+    with pytest.raises(
+        FormulaError, match=r"grouping column 'id' has missing values in rows \[2\]"
+    ):
         parse_formula("weight ~ week + (1 | id)", df)
 
 
@@ -108,13 +113,13 @@ def test_model_structure_errors(pigs):
     with pytest.raises(FormulaError, match=r"grouping factor 'one' has only 1 level"):
         hierarch.model("weight ~ week + (1 | one)", pigs.assign(one="a"))
     with pytest.raises(FormulaError, match=r"'heavy' is constant within every group"):
-        hierarch.model("weight ~ week + (heavy | id)",
-                       pigs.assign(heavy=(pigs["id"] % 2).astype(float)))
+        hierarch.model(
+            "weight ~ week + (heavy | id)", pigs.assign(heavy=(pigs["id"] % 2).astype(float))
+        )
     with pytest.raises(FormulaError, match=r"has 432 levels for 432 observations"):
         hierarch.model("weight ~ week + (1 | row)", pigs.assign(row=np.arange(len(pigs))))
     with pytest.raises(FormulaError, match="too few observations: 3 rows for 3 fixed-effect"):
-        small = pd.DataFrame({"y": [1.0, 2, 3], "a": [1.0, 2, 4], "b": [0.0, 1, 1],
-                              "g": [1, 1, 2]})
+        small = pd.DataFrame({"y": [1.0, 2, 3], "a": [1.0, 2, 4], "b": [0.0, 1, 1], "g": [1, 1, 2]})
         hierarch.model("y ~ a + b + (1 | g)", small)
     with pytest.raises(FormulaError, match="no random effects"):
         hierarch.model("weight ~ week", pigs)

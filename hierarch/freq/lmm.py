@@ -132,20 +132,7 @@ class _LMM:
     def __init__(self, pf: ParsedFormula, reml: bool):
         self.pf, self.reml = pf, reml
         n = pf.n
-        # Z columns: block by block, level-major (all k effects of level 0, then level 1, ...)
-        zcols, self.offsets = [], []
-        off = 0
-        for b in pf.blocks:
-            Zb = np.zeros((n, b.n_levels * b.k))
-            for c in range(b.k):
-                Zb[np.arange(n), b.codes * b.k + c] = b.Z[:, c]
-            zcols.append(Zb)
-            self.offsets.append(off)
-            off += Zb.shape[1]
-        self.q = off
-        Z = np.hstack(zcols)
         X, y = pf.X, pf.y
-        self.ZtZ, self.ZtX, self.Zty = Z.T @ Z, Z.T @ X, Z.T @ y
         self.XtX, self.Xty, self.yty = X.T @ X, X.T @ y, float(y @ y)
         self.n, self.p = n, X.shape[1]
         # theta layout: lower triangles, column-major within each block
@@ -155,6 +142,50 @@ class _LMM:
             self.theta_index.append(idx)
             self.lower += [0.0 if i == j else -np.inf for (i, j) in idx]
         self.n_theta = len(self.lower)
+        self.single = len(pf.blocks) == 1
+        if self.single:
+            # one grouping factor: per-group cross-products (sufficient statistics); every
+            # later step costs O(J k^3), independent of the number of rows
+            b = pf.blocks[0]
+            J, k, g, Z = b.n_levels, b.k, b.codes, b.Z
+
+            def gsum(w):
+                return np.bincount(g, weights=w, minlength=J)
+
+            self.ZtZ_g = np.stack(
+                [np.stack([gsum(Z[:, a] * Z[:, c]) for c in range(k)], -1) for a in range(k)], 1
+            )
+            self.ZtX_g = np.stack(
+                [np.stack([gsum(Z[:, a] * X[:, c]) for c in range(self.p)], -1) for a in range(k)],
+                1,
+            )
+            self.Zty_g = np.stack([gsum(Z[:, a] * y) for a in range(k)], -1)
+            self.offsets, self.q = [0], J * k
+            return
+        # several factors (crossed / nested): dense Z, level-major within each block
+        zcols, self.offsets = [], []
+        off = 0
+        rows, cols, tpos = [], [], []
+        pos = 0
+        for b, idx in zip(pf.blocks, self.theta_index, strict=True):
+            Zb = np.zeros((n, b.n_levels * b.k))
+            for c in range(b.k):
+                Zb[np.arange(n), b.codes * b.k + c] = b.Z[:, c]
+            zcols.append(Zb)
+            self.offsets.append(off)
+            for t, (i, j) in enumerate(idx):
+                base = off + np.arange(b.n_levels) * b.k
+                rows.append(base + i)
+                cols.append(base + j)
+                tpos.append(np.full(b.n_levels, pos + t))
+            pos += len(idx)
+            off += Zb.shape[1]
+        self.q = off
+        self._lam_rows = np.concatenate(rows)
+        self._lam_cols = np.concatenate(cols)
+        self._lam_theta = np.concatenate(tpos)
+        Z = np.hstack(zcols)
+        self.ZtZ, self.ZtX, self.Zty = Z.T @ Z, Z.T @ X, Z.T @ y
 
     def T_blocks(self, theta):
         Ts, pos = [], 0
@@ -167,12 +198,13 @@ class _LMM:
         return Ts
 
     def Lambda(self, theta):
-        Ts = self.T_blocks(theta)
-        return linalg.block_diag(
-            *[np.kron(np.eye(b.n_levels), T) for b, T in zip(self.pf.blocks, Ts, strict=True)]
-        )
+        lam = np.zeros((self.q, self.q))
+        lam[self._lam_rows, self._lam_cols] = np.asarray(theta)[self._lam_theta]
+        return lam
 
     def solve(self, theta):
+        if self.single:
+            return self._solve_single(theta)
         Lam = self.Lambda(theta)
         A = Lam.T @ self.ZtZ @ Lam + np.eye(self.q)
         L = linalg.cholesky(A, lower=True)
@@ -191,11 +223,37 @@ class _LMM:
             "RX": RX,
             "beta": beta,
             "r2": max(r2, 1e-300),
+            "ldL2": 2 * np.sum(np.log(np.diag(L))),
+        }
+
+    def _solve_single(self, theta):
+        T = self.T_blocks(theta)[0]
+        k = T.shape[0]
+        A = np.einsum("ba,jbc,cd->jad", T, self.ZtZ_g, T) + np.eye(k)
+        L = np.linalg.cholesky(A)  # (J, k, k), lower
+        cu = np.linalg.solve(L, np.einsum("ba,jb->ja", T, self.Zty_g)[..., None])[..., 0]
+        RZX = np.linalg.solve(L, np.einsum("ba,jbp->jap", T, self.ZtX_g))  # (J, k, p)
+        RXtRX = self.XtX - np.einsum("jkp,jkq->pq", RZX, RZX)
+        RX = linalg.cholesky(RXtRX, lower=False)
+        rhs = self.Xty - np.einsum("jkp,jk->p", RZX, cu)
+        cb = linalg.solve_triangular(RX, rhs, trans="T", lower=False)
+        beta = linalg.solve_triangular(RX, cb, lower=False)
+        r2 = self.yty - np.sum(cu**2) - cb @ cb
+        ldL2 = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)))
+        return {
+            "T": T,
+            "L": L,
+            "cu": cu,
+            "RZX": RZX,
+            "RX": RX,
+            "beta": beta,
+            "r2": max(r2, 1e-300),
+            "ldL2": ldL2,
         }
 
     def deviance(self, theta):
         s = self.solve(theta)
-        ldL2 = 2 * np.sum(np.log(np.diag(s["L"])))
+        ldL2 = s["ldL2"]
         if self.reml:
             ldRX2 = 2 * np.sum(np.log(np.abs(np.diag(s["RX"]))))
             nmp = self.n - self.p
@@ -227,49 +285,56 @@ def fit_lmm(pf: ParsedFormula, reml: bool = True) -> LMMFit:
     m = _LMM(pf, reml)
     x0 = np.array([1.0 if lo == 0.0 else 0.0 for lo in m.lower])
     bounds = [(0.0, None) if lo == 0.0 else (None, None) for lo in m.lower]
-    res = optimize.minimize(
-        m.deviance,
-        x0,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 5000},
-    )
-    # polish derivative-free from there (lme4 uses bobyqa / Nelder-Mead)
-    res2 = optimize.minimize(
-        m.deviance,
-        res.x,
-        method="Nelder-Mead",
-        bounds=bounds,
-        options={"xatol": 1e-9, "fatol": 1e-11, "maxfev": 5000},
-    )
-    theta = res2.x if res2.fun <= res.fun else res.x
+    # Two searches from lme4's start (theta = identity): L-BFGS-B can stop on the boundary at a
+    # degenerate factor (a zero diagonal with the variance carried by an off-diagonal term),
+    # Nelder-Mead escapes that; the better result is then polished by both methods in turn.
+    opts_lb = {"ftol": 1e-13, "gtol": 1e-9, "maxiter": 5000}
+    opts_nm = {"xatol": 1e-8, "fatol": 1e-10, "maxfev": 3000}
+
+    def lbfgs(x):
+        return optimize.minimize(m.deviance, x, method="L-BFGS-B", bounds=bounds, options=opts_lb)
+
+    def nelder_mead(x):
+        return optimize.minimize(
+            m.deviance, x, method="Nelder-Mead", bounds=bounds, options=opts_nm
+        )
+
+    runs = [lbfgs(x0), nelder_mead(x0)]
+    runs.append(nelder_mead(min(runs, key=lambda r: r.fun).x))
+    runs.append(lbfgs(runs[-1].x))
+    best = min(runs, key=lambda r: r.fun)
+    theta = best.x
     crit = m.deviance(theta)
     s = m.solve(theta)
     nmp = m.n - m.p if reml else m.n
     sigma2 = s["r2"] / nmp
     RXinv = linalg.solve_triangular(s["RX"], np.eye(m.p), lower=False)
     vcov = sigma2 * RXinv @ RXinv.T
-    u = linalg.solve_triangular(s["L"], s["cu"] - s["RZX"] @ s["beta"], trans="T", lower=True)
-    b_all = s["Lam"] @ u
-    # conditional covariance of b: sigma^2 Lambda A^{-1} Lambda'  (lme4's condVar, which
-    # conditions on beta as well)
-    Linv = linalg.solve_triangular(s["L"], np.eye(m.q), lower=True)
-    LamLinvT = s["Lam"] @ Linv.T
     Ts = m.T_blocks(theta)
     covs, ranef, condvar = [], [], []
-    singular = False
-    for b, T, off in zip(pf.blocks, Ts, m.offsets, strict=True):
+    if m.single:
+        b, T = pf.blocks[0], Ts[0]
+        resid = s["cu"] - np.einsum("jkp,p->jk", s["RZX"], s["beta"])
+        u = np.linalg.solve(np.swapaxes(s["L"], 1, 2), resid[..., None])[..., 0]
+        ranef.append(u @ T.T)
+        # conditional covariance of b_j: sigma^2 T A_j^{-1} T' (lme4's condVar)
+        Linv_T = np.linalg.solve(s["L"], np.broadcast_to(T.T, s["L"].shape))
+        condvar.append(sigma2 * np.einsum("jak,jal->jkl", Linv_T, Linv_T))
         covs.append(sigma2 * T @ T.T)
-        size = b.n_levels * b.k
-        ranef.append(b_all[off : off + size].reshape(b.n_levels, b.k))
-        M = LamLinvT[off : off + size]
-        cv = np.empty((b.n_levels, b.k, b.k))
-        for j in range(b.n_levels):
-            rows = M[j * b.k : (j + 1) * b.k]
-            cv[j] = sigma2 * rows @ rows.T
-        condvar.append(cv)
-        if np.any(np.abs(np.diag(T)) < 1e-4):
-            singular = True
+    else:
+        u = linalg.solve_triangular(s["L"], s["cu"] - s["RZX"] @ s["beta"], trans="T", lower=True)
+        b_all = s["Lam"] @ u
+        # conditional covariance of b: sigma^2 Lambda A^{-1} Lambda'  (lme4's condVar, which
+        # conditions on beta as well)
+        Linv = linalg.solve_triangular(s["L"], np.eye(m.q), lower=True)
+        LamLinvT = s["Lam"] @ Linv.T
+        for b, T, off in zip(pf.blocks, Ts, m.offsets, strict=True):
+            covs.append(sigma2 * T @ T.T)
+            size = b.n_levels * b.k
+            ranef.append(b_all[off : off + size].reshape(b.n_levels, b.k))
+            M = LamLinvT[off : off + size].reshape(b.n_levels, b.k, m.q)
+            condvar.append(sigma2 * np.einsum("jaq,jbq->jab", M, M))
+    singular = any(np.any(np.abs(np.diag(T)) < 1e-4) for T in Ts)
     notes = []
     if singular:
         notes.append(
@@ -277,9 +342,9 @@ def fit_lmm(pf: ParsedFormula, reml: bool = True) -> LMMFit:
             "the random-effects structure may be more complex than the data support "
             "(as lme4's isSingular)"
         )
-    converged = bool(res.success or res2.success)
+    converged = bool(any(r.success for r in runs))
     if not converged:
-        notes.append(f"the optimiser did not report convergence: {res.message}")
+        notes.append(f"the optimiser did not report convergence: {best.message}")
     return LMMFit(
         method="reml" if reml else "ml",
         x_names=pf.x_names,

@@ -28,8 +28,11 @@ CASES = {
     "alcohol_ml": ("alcohol", "alcohol ~ 1 + (1 | country)", "ml"),
     "sleepstudy_reml": ("sleepstudy", "Reaction ~ Days + (Days | Subject)", "reml"),
     "sleepstudy_ml": ("sleepstudy", "Reaction ~ Days + (Days | Subject)", "ml"),
-    "sleepstudy_uncorr_reml": ("sleepstudy", "Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)",
-                               "reml"),
+    "sleepstudy_uncorr_reml": (
+        "sleepstudy",
+        "Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)",
+        "reml",
+    ),
     "sleepstudy_slope_only_reml": ("sleepstudy", "Reaction ~ Days + (0 + Days | Subject)", "reml"),
     "penicillin_reml": ("penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)", "reml"),
     "pastes_reml": ("pastes", "strength ~ 1 + (1 | batch/cask)", "reml"),
