@@ -68,7 +68,7 @@ class REBlock:
 
     def new_Z(self, newdata: pd.DataFrame) -> np.ndarray:
         """The block's random-effect design for new rows."""
-        full = np.array(self.design.evaluate_new_data(newdata)).astype(float)
+        full = np.asarray(self.design.evaluate_new_data(newdata).design_matrix, dtype=float)
         names = list(self.design.as_dataframe().columns)
         return full[:, [names.index(c) for c in self.columns]]
 
@@ -97,7 +97,7 @@ class ParsedFormula:
 
     def new_X(self, newdata: pd.DataFrame) -> np.ndarray:
         """The fixed-effect design for new rows."""
-        return np.array(self.fixed_design.evaluate_new_data(newdata)).astype(float)
+        return np.asarray(self.fixed_design.evaluate_new_data(newdata).design_matrix, dtype=float)
 
     @property
     def n(self) -> int:

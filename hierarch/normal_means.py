@@ -61,20 +61,26 @@ class NormalMeansML:
         pct = f"{100 * self.conf_level:g}%"
         lo, hi = self.prediction_int
         z = _z(self.conf_level)
-        return "\n".join(
-            [
-                f"Normal hierarchy with known standard errors ({self.method.upper()})",
-                "",
-                f"  Mu              :  {self.mu:.4f}  [{self.mu - z * self.se_mu:.4f}, "
-                f"{self.mu + z * self.se_mu:.4f}]  ({pct} CI)",
-                f"  Tau             :  {self.tau:.4f}  (between-group SD)",
-                f"  Prediction int  :  [{lo:.4f}, {hi:.4f}]  ({pct} PI for a new group)",
-                f"  Log-likelihood  :  {self.loglik:.4f}",
-                "",
-                "Group estimates (partial pooling):",
-                self.estimates.round(4).to_string(index=False),
+        lines = [
+            f"Normal hierarchy with known standard errors ({self.method.upper()})",
+            "",
+            f"  Mu              :  {self.mu:.4f}  [{self.mu - z * self.se_mu:.4f}, "
+            f"{self.mu + z * self.se_mu:.4f}]  ({pct} CI)",
+            f"  Tau             :  {self.tau:.4f}  (between-group SD)",
+            f"  Prediction int  :  [{lo:.4f}, {hi:.4f}]  ({pct} PI for a new group)",
+            f"  Log-likelihood  :  {self.loglik:.4f}",
+        ]
+        if self.tau == 0.0:
+            lines += [
+                "  Note: boundary (singular) fit: tau is estimated at zero; the estimates vary",
+                "  no more than their standard errors explain, so the groups are pooled fully",
             ]
-        )
+        lines += [
+            "",
+            "Group estimates (partial pooling):",
+            self.estimates.round(4).to_string(index=False),
+        ]
+        return "\n".join(lines)
 
     __repr__ = __str__
 
@@ -93,7 +99,7 @@ def _ml(y, s, reml: bool):
         lambda t: -profile(t)[0], bounds=(0.0, upper), method="bounded", options={"xatol": 1e-10}
     )
     tau = float(res.x)
-    if -profile(0.0)[0] <= res.fun:
+    if -profile(0.0)[0] <= res.fun + 1e-9:  # the boundary is (numerically) as good
         tau = 0.0
     ll, mu, w = profile(tau)
     return tau, float(mu), float(np.sqrt(1 / np.sum(w))), float(ll)

@@ -493,6 +493,7 @@ CELLS = [
         axes = plots.plot_hyperparameters(hyper)
         axes[0].axvline(np.sqrt(sigma2_b), color="k", ls="--", lw=1, label="REML")
         axes[1].axvline(np.sqrt(sigma2), color="k", ls="--", lw=1)
+        axes[0].plot([], [], color="C3", lw=1, label="posterior mean")
         axes[0].legend(fontsize="small", frameon=False);
         """
     ),
@@ -575,7 +576,7 @@ CELLS = [
         ax2.scatter(both_fits["n"], both_fits["alpha_reml"], s=40, label="REML", marker="o",
                     facecolors="none", edgecolors="C0")
         ax2.scatter(both_fits["n"], both_fits["alpha_bayes"], s=12, label="Bayes", color="C1")
-        ax2.set_xscale("log")
+        ax2.set_xticks(sorted(both_fits["n"].unique()))
         ax2.set_xlabel("readings per country $n_i$")
         ax2.set_ylabel(r"pooling weight $\\alpha_i$")
         ax2.set_title("Pooling weights")

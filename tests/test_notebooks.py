@@ -21,6 +21,7 @@ def test_there_are_notebooks():
 def test_notebook_executes(path, monkeypatch, tmp_path):
     monkeypatch.setenv("HIERARCH_NB_DRAWS", os.environ.get("HIERARCH_NB_DRAWS", "300"))
     monkeypatch.setenv("HIERARCH_NB_CHAINS", os.environ.get("HIERARCH_NB_CHAINS", "2"))
+    monkeypatch.setenv("HIERARCH_NB_SIMS", os.environ.get("HIERARCH_NB_SIMS", "10"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(

@@ -1,0 +1,130 @@
+"""Reports for normal mixed models, mostly on REML fits (fast) and the session pigs fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hierarch
+from hierarch import report_mixed, simulate
+
+
+@pytest.fixture(scope="module")
+def alcohol_reml():
+    return hierarch.model("alcohol ~ 1 + (1 | country)", hierarch.load_dataset("alcohol")).fit(
+        method="reml"
+    )
+
+
+def test_coefficients_match_lme4_coef(pigs_reml):
+    coefs = pigs_reml.coefficients()
+    pig1 = coefs[coefs["group"] == 1].set_index("coef")["estimate"]
+    wide = pigs_reml.coef()["id"].loc[1]
+    assert pig1["Intercept"] == pytest.approx(wide["Intercept"])
+    assert pig1["week"] == pytest.approx(wide["week"])
+    assert (coefs["lower"] < coefs["estimate"]).all() and (coefs["estimate"] < coefs["upper"]).all()
+
+
+def test_random_slopes_shrinkage_table(pigs_reml, pigs):
+    t = pigs_reml.shrinkage()
+    assert len(t) == 48 and (t["n"] == 9).all()
+    # the separate fit of pig 1 is ordinary least squares on its 9 weeks
+    p1 = pigs[pigs["id"] == 1]
+    slope, intercept = np.polyfit(p1["week"], p1["weight"], 1)
+    assert t.loc[0, "unpooled_Intercept"] == pytest.approx(intercept)
+    assert t.loc[0, "unpooled_week"] == pytest.approx(slope)
+    # partial pooling pulls the lines together: the spread of the partially pooled
+    # intercepts and slopes is smaller than that of the separate fits
+    assert t["partial_week"].std() < t["unpooled_week"].std()
+    assert t["partial_Intercept"].std() < t["unpooled_Intercept"].std()
+    assert t.loc[0, "complete_week"] == pytest.approx(
+        np.polyfit(pigs["week"], pigs["weight"], 1)[0]
+    )
+
+
+def test_random_intercept_pooling_weight(alcohol_reml):
+    t = alcohol_reml.shrinkage()
+    vc = alcohol_reml.varcorr()
+    tau2, s2 = vc["vcov"].iloc[0], vc["vcov"].iloc[1]
+    expected = tau2 / (tau2 + s2 / t["n"])
+    np.testing.assert_allclose(t["alpha"], expected, rtol=1e-10)
+    # the BLUP is exactly mu + alpha (ybar - mu) for a random-intercept model
+    mu = alcohol_reml.lmm.beta[0]
+    np.testing.assert_allclose(t["partial"], mu + t["alpha"] * (t["unpooled"] - mu), rtol=1e-8)
+    # more years of data -> less shrinkage
+    assert t.sort_values("n")["shrinkage"].is_monotonic_decreasing
+
+
+def test_icc_report(alcohol_reml):
+    icc = report_mixed.icc(alcohol_reml)
+    assert icc["icc"].iloc[0] == pytest.approx(alcohol_reml.icc())
+
+
+def test_shrinkage_needs_matching_fixed_and_random_columns(pigs):
+    fit = hierarch.model("weight ~ week + (1 | id)", pigs).fit(method="reml")
+    with pytest.raises(ValueError, match="must have exactly the random-effect columns"):
+        fit.shrinkage()
+
+
+def test_new_group_ml_and_bayes(pigs_reml, pigs_bayes):
+    new = pd.DataFrame({"week": np.arange(1, 10)})
+    for fit in (pigs_reml, pigs_bayes):
+        curve = fit.new_group(new)
+        assert list(curve.columns) == [
+            "week",
+            "fit",
+            "fit_lower",
+            "fit_upper",
+            "pred_lower",
+            "pred_upper",
+        ]
+        # the band widens with week (slope uncertainty) and the prediction band is wider
+        width = curve["fit_upper"] - curve["fit_lower"]
+        assert width.iloc[-1] > width.iloc[0]
+        assert ((curve["pred_upper"] - curve["pred_lower"]) > width).all()
+        # the mean curve is the fixed-effect line
+        beta = pigs_reml.lmm.beta
+        np.testing.assert_allclose(curve["fit"], beta[0] + beta[1] * new["week"], rtol=0.02)
+        coefs = fit.new_group()
+        sd_int = np.sqrt(pigs_reml.lmm.cov[0][0, 0])
+        width_int = coefs.loc["Intercept", "upper"] - coefs.loc["Intercept", "lower"]
+        assert width_int == pytest.approx(2 * 1.96 * sd_int, rel=0.2)
+    pd.testing.assert_frame_equal(pigs_bayes.new_group(new), pigs_bayes.new_group(new))
+
+
+def test_hyperparameter_draws(pigs_bayes):
+    d = report_mixed.hyperparameter_draws(pigs_bayes)
+    assert list(dict.fromkeys(d["parameter"])) == [
+        "sd[id: Intercept]",
+        "sd[id: week]",
+        "cor[id: Intercept, week]",
+        "sigma",
+    ]
+    assert (d.groupby("parameter").size() == 4000).all()
+
+
+def test_pooling_mse_reproduces_the_seed_002_lesson():
+    """Default widget settings (J=16, n=8, sigma_u=1.5, sigma_e=2), 50 data sets (seeds 0-49):
+    partial pooling has the lowest MSE of the three."""
+    table = simulate.pooling_mse(n_sims=50, seed=0)
+    assert table.index[0] == "partial"
+    assert (
+        table.loc["partial", "mse"] < table.loc["no_pooling", "mse"] < table.loc["complete", "mse"]
+    )
+
+
+def test_simulators():
+    df = simulate.random_slopes()
+    assert df.shape == (1000, 3) and df["cluster"].nunique() == 100
+    assert abs(df["x"].mean()) < 0.1 and abs(df["x"].std() - 1) < 0.1
+    half = simulate.random_slopes(balanced=0.5)
+    assert len(half) == 500
+    assert half["cluster"].value_counts().std() > 0  # unbalanced
+    with pytest.raises(ValueError, match="balanced should be a proportion"):
+        simulate.random_slopes(balanced=1.5)
+    ri = simulate.random_intercepts(J=16, n_mean=8, seed=4)
+    assert ri["group"].nunique() == 16
+    assert ri.groupby("group")["true_mean"].nunique().eq(1).all()
+    eq = simulate.random_intercepts(J=5, n_mean=4, unequal=False, seed=4)
+    assert (eq.groupby("group").size() == 4).all()
