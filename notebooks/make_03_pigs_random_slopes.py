@@ -250,7 +250,10 @@ CELLS = [
     code(
         """
         b0, b1 = pig_coef.loc[1, "Intercept"], pig_coef.loc[1, "week"]
-        print(f"pig 1: weight = {b0:.5f} + {b1:.6f} * week")
+        print(f"pig 1: weight = {b0:.4f} + {b1:.4f} * week")
+        print("lecture (lme4): weight = 19.59583 + 5.813491 * week")
+        print(f"differences: {b0 - 19.59583:.1e}, {b1 - 5.813491:.1e} "
+              "(the two optimisers' last digits)")
         """
     ),
     md(
@@ -292,54 +295,34 @@ CELLS = [
         r"""
         The two sets of lines are hard to tell apart. That is because these pigs are very
         well measured (9 weighings each, residual SD of just 1.3 kg against a spread of
-        2.6 kg in the intercepts): there is little need to borrow strength. A few pigs up
-        close, and the differences between the lines, make the shrinkage visible.
-        """
-    ),
-    code(
-        """
-        moved = shrink.assign(
-            d_int=shrink["partial_Intercept"] - shrink["unpooled_Intercept"],
-            d_slope=shrink["partial_week"] - shrink["unpooled_week"],
-        )
-        # the four pigs whose lines moved most at week 9, the end of the study
-        moved["d_week9"] = moved["d_int"] + 9 * moved["d_slope"]
-        show = moved.reindex(moved["d_week9"].abs().sort_values(ascending=False).index)
-        show = show["group"].head(4).tolist()
-
-        fig, axes = plt.subplots(1, 4, figsize=(13, 3.4), sharey=True, layout="constrained")
-        ols_line = ols.params["Intercept"] + ols.params["week"] * weeks
-        for ax, pig_id in zip(axes, show, strict=True):
-            r = shrink.set_index("group").loc[pig_id]
-            pig = pigs[pigs["id"] == pig_id]
-            ax.plot(pig["week"], pig["weight"], "o", color="0.3", ms=4, label="weighings")
-            ax.plot(weeks, r["unpooled_Intercept"] + r["unpooled_week"] * weeks, "--",
-                    color="C0", label="separate fit")
-            ax.plot(weeks, r["partial_Intercept"] + r["partial_week"] * weeks, color="C1",
-                    label="mixed model")
-            ax.plot(weeks, ols_line, color="k", lw=0.8, ls=":", label="single regression")
-            ax.set_title(f"pig {pig_id}")
-            ax.set_xlabel("week")
-        axes[0].set_ylabel("weight (kg)")
-        axes[0].legend(fontsize="x-small", frameon=False);
+        2.6 kg in the intercepts): there is little need to borrow strength.
         """
     ),
     md(
         r"""
-        The lecture's last plot: for every pig, the mixed-model line minus the separate fit.
-        The differences are within about $\pm 1$ kg, largest at the ends of the study, where a
-        line's slope matters most.
+        The lecture's last plot makes the differences visible: for every pig, the mixed-model
+        line minus the separate fit.
         """
     ),
     code(
         """
+        d_int = shrink["partial_Intercept"] - shrink["unpooled_Intercept"]
+        d_slope = shrink["partial_week"] - shrink["unpooled_week"]
+
         fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
-        for color, (_, r) in zip(colors, moved.iterrows(), strict=True):
-            ax.plot(weeks, r["d_int"] + r["d_slope"] * weeks, color=color, lw=1)
+        for color, di, ds in zip(colors, d_int, d_slope, strict=True):
+            ax.plot(weeks, di + ds * weeks, color=color, lw=1)
         ax.axhline(0, color="k", lw=0.6)
-        ax.set_ylim(-1, 1)
         ax.set_xlabel("week")
         ax.set_ylabel("mixed model minus separate fit (kg)");
+        """
+    ),
+    md(
+        r"""
+        The differences are below a kilogram everywhere, and close to zero around weeks 5
+        and 6: the mixed model mostly *tilts* the pigs' lines about the middle of the study,
+        where each pig's nine weighings pin its line down best, and changes them most at the
+        ends.
         """
     ),
     md(
@@ -348,16 +331,35 @@ CELLS = [
 
         Each pig has two coefficients, so its shrinkage is a move in the plane of
         (intercept, slope). `plots.plot_shrinkage_2d()` draws an arrow from each pig's separate
-        fit to its mixed-model estimate, with the single regression as a black cross. Pigs far
-        from the centre are pulled in most; the pull is along the direction the normal
-        distribution of the random effects finds least plausible.
+        fit to its mixed-model estimate, with the single regression as a black cross.
         """
     ),
     code(
         """
         ax = plots.plot_shrinkage_2d(shrink)
         ax.set_xlabel("intercept (kg at week 0)")
-        ax.set_ylabel("slope (kg per week)");
+        ax.set_ylabel("slope (kg per week)")
+
+        # how precisely a separate fit pins down intercept and slope (the same for every pig:
+        # they were all weighed in weeks 1 to 9)
+        cov = smf.ols("weight ~ week", data=pigs[pigs["id"] == 1]).fit().cov_params()
+        sd = np.sqrt(np.diag(cov))
+        print(f"separate fit: SE(intercept) {sd[0]:.2f}, SE(slope) {sd[1]:.2f}, "
+              f"correlation of the two estimates {cov.iloc[0, 1] / (sd[0] * sd[1]):.2f}")
+        """
+    ),
+    md(
+        r"""
+        The arrows do not point at the cross. They all run in much the same direction: a
+        little more intercept and a little less slope, or the reverse. That is the direction in
+        which the separate fits are least certain. The weighings span weeks 1 to 9, so a
+        pig's line can be tilted about its middle (week 5) with little change in how well it
+        fits; a separate fit's intercept (an extrapolation to week 0) and slope are therefore
+        strongly negatively correlated. Partial pooling moves each pig mostly along this
+        poorly determined direction, towards the population line, which is the tilting seen in
+        the difference plot. A pig whose line is simply higher or lower than average is barely
+        moved: nine weighings pin down its level well. (With `week` centred at 5, intercept and
+        slope estimates would be uncorrelated and the arrows would run mostly vertically.)
         """
     ),
     md(
@@ -380,7 +382,7 @@ CELLS = [
         r"""
         The correlation $\rho$ is the slowest parameter for the sampler here: with 4 chains of
         1000 draws its effective sample size sits right at hierarch's threshold of 400, so we
-        ask for twice as many draws (about half a minute).
+        ask for twice as many draws.
         """
     ),
     code(
@@ -471,6 +473,7 @@ CELLS = [
         for ax in axes:
             ax.set_xlabel("intercept (kg at week 0)")
         axes[0].set_ylabel("slope (kg per week)")
+        axes[1].set_ylabel("")
 
         gap = (bshrink[["partial_Intercept", "partial_week"]]
                - shrink[["partial_Intercept", "partial_week"]]).abs().max()
@@ -529,15 +532,27 @@ CELLS = [
     ),
     code(
         """
+        # for contrast: the *average* pig's line, beta_0 + beta_1 week, with its 95% band
+        X_new = np.column_stack([np.ones(9), new_weeks["week"]])
+        avg_ml = X_new @ ml.lmm.beta
+        se_ml = np.sqrt(np.einsum("ij,jk,ik->i", X_new, ml.lmm.vcov, X_new))
+        avg_ml_band = (avg_ml - 1.96 * se_ml, avg_ml + 1.96 * se_ml)
+        beta_draws = bayes.idata.posterior["beta"].stack(s=("chain", "draw")).values  # (2, S)
+        avg_bayes_band = tuple(np.quantile(X_new @ beta_draws, [0.025, 0.975], axis=1))
+
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True, layout="constrained")
-        for ax, (label, band) in zip(axes, [("REML", new_ml), ("Bayes", new_bayes)],
-                                     strict=True):
-            for _, pig in pigs.groupby("id"):
-                ax.plot(pig["week"], pig["weight"], color="0.8", lw=0.6, zorder=1)
-            ax.fill_between(band["week"], band["pred_lower"], band["pred_upper"], color="C0",
-                            alpha=0.15, label="95% interval for a weighing")
+        for ax, label, band, avg_band in [
+            (axes[0], "REML", new_ml, avg_ml_band),
+            (axes[1], "Bayes", new_bayes, avg_bayes_band),
+        ]:
+            ax.fill_between(band["week"], band["pred_lower"], band["pred_upper"], color="C1",
+                            alpha=0.25, label="95% interval for a weighing")
             ax.fill_between(band["week"], band["fit_lower"], band["fit_upper"], color="C0",
-                            alpha=0.35, label="95% band for the pig's line")
+                            alpha=0.35, label="95% band for the new pig's line")
+            ax.fill_between(band["week"], *avg_band, color="k", alpha=0.6,
+                            label="95% band for the average pig's line")
+            for _, pig in pigs.groupby("id"):
+                ax.plot(pig["week"], pig["weight"], color="0.4", lw=0.5, alpha=0.5)
             ax.plot(band["week"], band["fit"], color="C0", lw=2, label="expected weight")
             ax.set_title(f"A new pig's growth curve ({label})")
             ax.set_xlabel("week")
@@ -547,14 +562,14 @@ CELLS = [
     ),
     md(
         r"""
-        The grey lines are the 48 pigs of the study. The band for the new pig's line is wide,
-        and it widens with the weeks: a new pig's intercept and slope are only known to lie
-        within the population's spread ($\hat\sigma_0 \approx 2.6$ kg,
-        $\hat\sigma_1 \approx 0.6$ kg per week). The band for a single weighing is hardly wider
-        than the band for the line: the residual SD (1.3 kg) is small next to the differences
-        between pigs. This is the between-pig variation the single regression in option 1
-        ignored, and it is the honest answer to the question "how heavy will the next pig
-        be?"
+        The grey lines are the 48 pigs of the study. The narrow dark band is the uncertainty
+        about the *average* pig's line (the fixed effects alone). The band for the *new* pig's
+        line is far wider, and it widens with the weeks: a new pig's intercept and slope are
+        only known to lie within the population's spread ($\hat\sigma_0 \approx 2.6$ kg,
+        $\hat\sigma_1 \approx 0.6$ kg per week). The interval for a single weighing is hardly
+        wider than that: the residual SD (1.3 kg) is small next to the differences between
+        pigs. This between-pig variation is what the single regression of option 1 ignored,
+        and it is the honest answer to the question "how heavy will the next pig be?"
 
         ## Summary
 

@@ -84,3 +84,56 @@ def test_bad_model_files(tmp_path, content, message):
 def test_missing_model_file(tmp_path):
     with pytest.raises(SystemExit, match="model file not found"):
         main(["run", str(tmp_path / "nope.toml")])
+
+
+MIXED_TOML = """
+[data]
+dataset = "sleepstudy"
+
+[model]
+type = "mixed"
+formula = "Reaction ~ Days + (Days | Subject)"
+method = "reml"
+
+[sampler]
+draws = 300
+tune = 300
+chains = 2
+random_seed = 3
+"""
+
+
+@pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # short run
+def test_run_mixed_model_file(tmp_path, capsys):
+    cfg = tmp_path / "sleep.toml"
+    cfg.write_text(MIXED_TOML)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "Linear mixed model fit by REML" in text
+    assert "REML criterion: 1743.6283" in text
+    assert "Linear mixed model, Bayesian" in text
+    for name in [
+        "fit.nc",
+        "shrinkage_2d.png",
+        "group_lines.png",
+        "caterpillar.png",
+        "hyperparameters.png",
+        "shrinkage_bayes.csv",
+        "coefficients_ml.csv",
+    ]:
+        assert (out / name).stat().st_size > 0, name
+    fit = hierarch.load_fit(out / "fit.nc")
+    assert fit.spec["formula"] == "Reaction ~ Days + (Days | Subject)"
+
+
+def test_shipped_model_files_parse():
+    from pathlib import Path
+
+    from hierarch.cli import _load_config
+
+    files = sorted((Path(__file__).parents[1] / "models").glob("*.toml"))
+    assert [f.stem for f in files] == ["alcohol", "pigs", "rats", "sleepstudy"]
+    for f in files:
+        cfg = _load_config(f)
+        assert cfg["model"]["type"] in ("binomial", "mixed")

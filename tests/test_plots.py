@@ -46,3 +46,25 @@ def test_plot_tau_draws_posterior_and_prior(rats_bayes):
     np.testing.assert_allclose(prior_line.get_ydata(), summary.prior_density["density"])
     assert len(ax.patches) == 60  # histogram bars
     assert ax.lines[1].get_xdata()[0] == pytest.approx(summary.mean)
+
+
+def test_mixed_plots(pigs_reml, pigs_bayes):
+    from hierarch import report_mixed
+
+    t = pigs_reml.shrinkage()
+    ax = plots.plot_shrinkage_2d(t)
+    assert len(ax.collections) == 4  # arrows + separate fits + partial pooling + complete
+    np.testing.assert_allclose(ax.collections[2].get_offsets()[:, 0], t["partial_Intercept"])
+    ax = plots.plot_group_lines(t, np.arange(1, 10), groups=[1, 2, 3])
+    assert len([ln for ln in ax.lines if len(ln.get_xdata()) == 9]) == 3 * 2 + 1
+    coefs = pigs_reml.coefficients()
+    ax = plots.plot_caterpillar(coefs, "week")
+    assert len(ax.lines[0].get_xdata()) == 48
+    assert np.all(np.diff(ax.lines[0].get_xdata()) >= 0)  # sorted
+    axes = plots.plot_hyperparameters(report_mixed.hyperparameter_draws(pigs_bayes))
+    assert [a.get_title() for a in axes] == [
+        "sd[id: Intercept]",
+        "sd[id: week]",
+        "cor[id: Intercept, week]",
+        "sigma",
+    ]
