@@ -545,14 +545,14 @@ CELLS = [
             (axes[0], "REML", new_ml, avg_ml_band),
             (axes[1], "Bayes", new_bayes, avg_bayes_band),
         ]:
+            for _, pig in pigs.groupby("id"):
+                ax.plot(pig["week"], pig["weight"], color="0.6", lw=0.6)
             ax.fill_between(band["week"], band["pred_lower"], band["pred_upper"], color="C1",
                             alpha=0.25, label="95% interval for a weighing")
             ax.fill_between(band["week"], band["fit_lower"], band["fit_upper"], color="C0",
-                            alpha=0.35, label="95% band for the new pig's line")
-            ax.fill_between(band["week"], *avg_band, color="k", alpha=0.6,
+                            alpha=0.3, label="95% band for the new pig's line")
+            ax.fill_between(band["week"], *avg_band, color="k", alpha=0.5,
                             label="95% band for the average pig's line")
-            for _, pig in pigs.groupby("id"):
-                ax.plot(pig["week"], pig["weight"], color="0.4", lw=0.5, alpha=0.5)
             ax.plot(band["week"], band["fit"], color="C0", lw=2, label="expected weight")
             ax.set_title(f"A new pig's growth curve ({label})")
             ax.set_xlabel("week")
