@@ -228,6 +228,213 @@ class Model:
         return priors
 
     # ------------------------------------------------------------------ PyMC graph
+
+    def _block_chol(self, pm, bname: str, b):
+        """Group-SD prior (and LKJ for correlated effects) of one block: returns the Cholesky
+        factor of the block covariance and records ``sd_<block>`` / ``corr_<block>``."""
+        pri = self.priors
+        sd_prior = pri[f"sd_{bname}"]
+        if b.k == 1:
+            sd = sd_prior.create(f"sd_{bname}", dims=f"{bname}_effect")
+            return sd[None, :]  # 1 x 1
+        # a vector of prior scales is applied outside the LKJ prior (the same distribution:
+        # sd_c = scale_c * unit sd_c), which keeps nutpie's initial-point draws working
+        scale = np.ones(b.k)
+        if isinstance(sd_prior.params.get("sigma"), list):
+            scale = np.asarray(sd_prior.params["sigma"])
+            sd_prior = Prior(sd_prior.dist, **{**sd_prior.params, "sigma": 1.0})
+        chol_u, corr, sd_u = pm.LKJCholeskyCov(
+            f"chol_{bname}",
+            n=b.k,
+            eta=float(pri["lkj_eta"].params["value"]),
+            sd_dist=sd_prior.dist_(shape=b.k),
+            compute_corr=True,
+        )
+        pm.Deterministic(f"sd_{bname}", scale * sd_u, dims=f"{bname}_effect")
+        pm.Deterministic(f"corr_{bname}", corr, dims=(f"{bname}_effect", f"{bname}_effect_bis"))
+        return scale[:, None] * chol_u
+
+    def _coords(self) -> dict[str, Any]:
+        pf = self.parsed
+        coords: dict[str, Any] = {"obs": np.arange(pf.n), "coef": pf.x_names}
+        for bname, b in zip(self.block_names, pf.blocks, strict=True):
+            coords.setdefault(b.factor, b.levels)
+            coords[f"{bname}_effect"] = b.columns
+            coords[f"{bname}_effect_bis"] = b.columns
+        return coords
+
+    def _beta(self, pm):
+        pf, pri = self.parsed, self.priors
+        mus = np.array([pri[n].params["mu"] for n in pf.x_names])
+        sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
+        if all(pri[n].dist == "Normal" for n in pf.x_names):
+            return pm.Normal("beta", mu=mus, sigma=sds, dims="coef")
+        beta = pm.math.stack([pri[n].create(f"beta_{n}") for n in pf.x_names])
+        return pm.Deterministic("beta", beta, dims="coef")
+
+    @property
+    def can_marginalize(self) -> bool:
+        """True when the group effects can be integrated out exactly: a Gaussian response
+        and a single grouping factor (one or several blocks on it)."""
+        return self.family == "gaussian" and len({b.factor for b in self.parsed.blocks}) == 1
+
+    def _group_stats(self) -> dict[str, np.ndarray]:
+        """Per-group sufficient statistics of the marginal likelihood (computed once)."""
+        pf = self.parsed
+        codes = pf.blocks[0].codes
+        J = pf.blocks[0].n_levels
+        Z = np.hstack([b.Z for b in pf.blocks])
+        X, y = pf.X, pf.y
+
+        def gsum(w):
+            return np.bincount(codes, weights=w, minlength=J)
+
+        def cross(A, B):
+            return np.stack(
+                [
+                    np.stack([gsum(A[:, i] * B[:, j]) for j in range(B.shape[1])], -1)
+                    for i in range(A.shape[1])
+                ],
+                1,
+            )
+
+        return {
+            "n": gsum(np.ones(len(y))),
+            "yty": gsum(y * y),
+            "Xty": cross(X, y[:, None])[..., 0],
+            "XtX": cross(X, X),
+            "Zty": cross(Z, y[:, None])[..., 0],
+            "ZtX": cross(Z, X),
+            "ZtZ": cross(Z, Z),
+        }
+
+    def _add_group_effects(self, idata, seed: int | None, chunk: int = 250) -> None:
+        """Draw the group effects from their exact conditional posterior, draw by draw:
+        ``b_j | beta, sigma, Sigma, y ~ N(L A_j^{-1} L' Z_j' r_j, sigma^2 L A_j^{-1} L')``."""
+        import xarray as xr
+
+        pf = self.parsed
+        st = self._group_stats()
+        post = idata.posterior
+        nc, nd = post.sizes["chain"], post.sizes["draw"]
+        S = nc * nd
+
+        def flat(name):
+            v = post[name].values
+            return v.reshape(S, *v.shape[2:])
+
+        beta, sigma = flat("beta"), flat("sigma")
+        chols = []
+        for bname, b in zip(self.block_names, pf.blocks, strict=True):
+            sd = flat(f"sd_{bname}")
+            if b.k == 1:
+                chols.append(sd[:, :, None])
+            else:
+                corr = flat(f"corr_{bname}")
+                chols.append(sd[:, :, None] * np.linalg.cholesky(corr))
+        K = sum(b.k for b in pf.blocks)
+        Lfull = np.zeros((S, K, K))
+        off = 0
+        for C in chols:
+            k = C.shape[-1]
+            Lfull[:, off : off + k, off : off + k] = C
+            off += k
+        rng = np.random.default_rng(seed)
+        J = pf.blocks[0].n_levels
+        b_all = np.empty((S, J, K))
+        for lo in range(0, S, chunk):
+            sl = slice(lo, min(S, lo + chunk))
+            L = Lfull[sl][:, None]  # (s, 1, K, K)
+            s2 = (sigma[sl] ** 2)[:, None, None, None]
+            A = np.swapaxes(L, -1, -2) @ st["ZtZ"][None] @ L + s2 * np.eye(K)
+            Ainv = np.linalg.inv(A)
+            Ztr = st["Zty"][None] - np.einsum("jkp,sp->sjk", st["ZtX"], beta[sl])
+            M = L @ Ainv @ np.swapaxes(L, -1, -2)  # (s, J, K, K)
+            mean = np.einsum("sjab,sjb->sja", M, Ztr)
+            cov = s2 * M
+            root = np.linalg.cholesky(cov + 1e-12 * np.eye(K))
+            b_all[sl] = mean + np.einsum("sjab,sjb->sja", root, rng.standard_normal(mean.shape))
+        off = 0
+        for bname, b in zip(self.block_names, pf.blocks, strict=True):
+            vals = b_all[:, :, off : off + b.k].reshape(nc, nd, J, b.k)
+            off += b.k
+            post[f"b_{bname}"] = xr.DataArray(
+                vals,
+                dims=("chain", "draw", b.factor, f"{bname}_effect"),
+                coords={b.factor: b.levels, f"{bname}_effect": b.columns},
+            )
+        idata.posterior = post
+
+    def build_marginal(self):
+        """Build the PyMC model with the group effects integrated out analytically.
+
+        For one grouping factor, ``y_j ~ N(X_j beta, sigma^2 I + Z_j Sigma Z_j')`` per group,
+        evaluated from per-group cross-products (so the cost per gradient does not depend on
+        the number of rows): with ``Sigma = L L'`` and ``A_j = sigma^2 I + L' Z_j'Z_j L``,
+        ``log|V_j| = (n_j - k) log sigma^2 + log|A_j|`` and
+        ``r_j' V_j^{-1} r_j = (r_j'r_j - |chol(A_j)^{-1} L' Z_j' r_j|^2) / sigma^2``.
+        The group effects are drawn afterwards from their exact conditional posterior
+        (:func:`draw_group_effects`).
+        """
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        if not self.can_marginalize:
+            raise ValueError(
+                "exact marginalization needs a Gaussian model with one grouping "
+                "factor; use the plain model (marginalize=False)"
+            )
+        pf = self.parsed
+        st = self._group_stats()
+        with pm.Model(coords=self._coords()) as m:
+            beta = self._beta(pm)
+            chols = [
+                self._block_chol(pm, bn, b)
+                for bn, b in zip(self.block_names, pf.blocks, strict=True)
+            ]
+            L = chols[0] if len(chols) == 1 else pt.linalg.block_diag(*chols)
+            sigma = self.priors["sigma"].create("sigma")
+            K = sum(b.k for b in pf.blocks)
+            s2 = sigma**2
+            rtr = (
+                st["yty"] - 2 * (st["Xty"] @ beta) + ((st["XtX"] @ beta) * beta).sum(axis=-1)
+            )  # r_j' r_j
+            Ztr = st["Zty"] - st["ZtX"] @ beta  # (J, K)
+            ZtZ = st["ZtZ"]
+            if K == 1:  # closed forms: elementwise ops compile and run fast in every backend
+                l11 = L[0, 0]
+                A = s2 + l11**2 * ZtZ[:, 0, 0]
+                w2 = l11**2 * Ztr[:, 0] ** 2 / A
+                logdetA = pt.log(A)
+            elif K == 2:
+                l11, l21, l22 = L[0, 0], L[1, 0], L[1, 1]
+                z11, z12, z22 = ZtZ[:, 0, 0], ZtZ[:, 0, 1], ZtZ[:, 1, 1]
+                m11, m12 = z11 * l11 + z12 * l21, z12 * l22  # M = Z'Z L
+                m21, m22 = z12 * l11 + z22 * l21, z22 * l22
+                a11 = l11 * m11 + l21 * m21 + s2  # A = L' M + sigma^2 I
+                a12 = l11 * m12 + l21 * m22
+                a22 = l22 * m22 + s2
+                c11 = pt.sqrt(a11)
+                c21 = a12 / c11
+                c22 = pt.sqrt(a22 - c21**2)
+                v1 = l11 * Ztr[:, 0] + l21 * Ztr[:, 1]  # v = L' Z'r
+                v2 = l22 * Ztr[:, 1]
+                w1 = v1 / c11
+                w2 = w1**2 + ((v2 - c21 * w1) / c22) ** 2
+                logdetA = 2 * (pt.log(c11) + pt.log(c22))
+            else:
+                A = pt.matmul(pt.matmul(L.T, ZtZ), L) + s2 * pt.eye(K)
+                C = pt.linalg.cholesky(A)
+                v = pt.matmul(Ztr, L)  # rows: (L' Z_j' r_j)'
+                w = pt.linalg.solve_triangular(C, v[:, :, None], lower=True, b_ndim=2)[:, :, 0]
+                w2 = (w**2).sum(axis=1)
+                logdetA = 2 * pt.log(pt.diagonal(C, axis1=1, axis2=2)).sum(axis=1)
+            quad = (rtr - w2) / s2
+            logdet = (st["n"] - K) * pt.log(s2) + logdetA
+            loglik = -0.5 * (st["n"] * np.log(2 * np.pi) + logdet + quad)
+            pm.Potential("marginal_loglik", loglik.sum())
+        return m
+
     def build(self):
         """Build (do not sample) the PyMC model: group effects centred or non-centred per
         block (:attr:`parameterization`), LKJ-Cholesky correlated effects, coordinates
@@ -235,51 +442,16 @@ class Model:
         import pymc as pm
 
         pf = self.parsed
-        pri = self.priors
-        coords: dict[str, Any] = {"obs": np.arange(pf.n), "coef": pf.x_names}
-        for bname, b in zip(self.block_names, pf.blocks, strict=True):
-            coords.setdefault(b.factor, b.levels)
-            coords[f"{bname}_effect"] = b.columns
-            coords[f"{bname}_effect_bis"] = b.columns
-        with pm.Model(coords=coords) as m:
+        with pm.Model(coords=self._coords()) as m:
             X = pm.Data("X", pf.X, dims=("obs", "coef"))
-            mus = np.array([pri[n].params["mu"] for n in pf.x_names])
-            sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
-            if all(pri[n].dist == "Normal" for n in pf.x_names):
-                beta = pm.Normal("beta", mu=mus, sigma=sds, dims="coef")
-            else:
-                beta = pm.math.stack([pri[n].create(f"beta_{n}") for n in pf.x_names])
-                beta = pm.Deterministic("beta", beta, dims="coef")
+            beta = self._beta(pm)
             mu = X @ beta
             centred_cols: set[str] = set()  # fixed columns already used as a centring mean
             for bname, b in zip(self.block_names, pf.blocks, strict=True):
                 codes = pm.Data(f"codes_{bname}", b.codes, dims="obs")
                 Zb = pm.Data(f"Z_{bname}", b.Z, dims=("obs", f"{bname}_effect"))
                 dims = (b.factor, f"{bname}_effect")
-                sd_prior = pri[f"sd_{bname}"]
-                if b.k == 1:
-                    sd = sd_prior.create(f"sd_{bname}", dims=f"{bname}_effect")
-                    chol = sd[None, :]  # 1 x 1
-                else:
-                    # a vector of prior scales is applied outside the LKJ prior (the same
-                    # distribution: sd_c = scale_c * unit sd_c), which keeps nutpie's
-                    # initial-point draws working
-                    scale = np.ones(b.k)
-                    if isinstance(sd_prior.params.get("sigma"), list):
-                        scale = np.asarray(sd_prior.params["sigma"])
-                        sd_prior = Prior(sd_prior.dist, **{**sd_prior.params, "sigma": 1.0})
-                    chol_u, corr, sd_u = pm.LKJCholeskyCov(
-                        f"chol_{bname}",
-                        n=b.k,
-                        eta=float(pri["lkj_eta"].params["value"]),
-                        sd_dist=sd_prior.dist_(shape=b.k),
-                        compute_corr=True,
-                    )
-                    chol = scale[:, None] * chol_u
-                    pm.Deterministic(f"sd_{bname}", scale * sd_u, dims=f"{bname}_effect")
-                    pm.Deterministic(
-                        f"corr_{bname}", corr, dims=(f"{bname}_effect", f"{bname}_effect_bis")
-                    )
+                chol = self._block_chol(pm, bname, b)
                 if self.parameterization[bname] == "non-centred":
                     z = pm.Normal(f"z_{bname}", 0.0, 1.0, dims=dims)
                     beff = pm.Deterministic(f"b_{bname}", z @ chol.T, dims=dims)
@@ -300,7 +472,7 @@ class Model:
                         c = pm.MvNormal(f"c_{bname}", mu=loc, chol=chol, dims=dims)
                     beff = pm.Deterministic(f"b_{bname}", c - loc, dims=dims)
                 mu = mu + (Zb * beff[codes]).sum(axis=1)
-            sigma = pri["sigma"].create("sigma")
+            sigma = self.priors["sigma"].create("sigma")
             pm.Normal("y", mu=mu, sigma=sigma, observed=pf.y, dims="obs")
         return m
 
@@ -317,6 +489,7 @@ class Model:
         random_seed: int | None = None,
         progressbar: bool | None = None,
         conf_level: float = 0.95,
+        marginalize: bool | str = "auto",
     ):
         """Fit the model.
 
@@ -328,13 +501,25 @@ class Model:
             NUTS settings (Bayesian only).
         conf_level : float
             Level of reported intervals.
+        marginalize : bool or "auto"
+            Sample the fixed effects and variance parameters under the exact marginal
+            likelihood (group effects integrated out, :meth:`build_marginal`), then draw the
+            group effects from their exact conditional posterior: the same posterior and the
+            same variables as the plain model, at a fraction of the cost.  ``"auto"`` does so
+            whenever it is exact (Gaussian response, one grouping factor).
         """
         if method in ("reml", "ml"):
             return MixedMLFit(self, fit_lmm(self.parsed, reml=method == "reml"), conf_level)
         if method != "bayes":
             raise ValueError(f"method must be 'bayes', 'reml' or 'ml', got {method!r}")
         settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
-        idata, backend = sample(self.build(), settings, progressbar=progressbar)
+        if marginalize == "auto":
+            marginalize = self.can_marginalize
+        if marginalize:
+            idata, backend = sample(self.build_marginal(), settings, progressbar=progressbar)
+            self._add_group_effects(idata, random_seed)
+        else:
+            idata, backend = sample(self.build(), settings, progressbar=progressbar)
         _store_data(idata, self.data, self.parsed.columns_used)
         spec = {
             "model": "mixed",
@@ -350,7 +535,8 @@ class Model:
             "priors": {k: p.to_dict() for k, p in self.priors.items()},
             "sampler": settings.to_dict(),
             "backend": backend,
-            "parameterization": self.parameterization,
+            "parameterization": "marginalized" if marginalize else self.parameterization,
+            "marginalized": bool(marginalize),
         }
         fit = MixedBayesFit(idata, spec)
         fit._model = self
