@@ -434,17 +434,18 @@ CELLS = [
     ),
     md(
         r"""
-        The groups here are very informative (an ICC of 0.95 with two readings gives
-        $\alpha_i \approx 0.98$), which is the situation where the *centred* parameterization
-        samples best; hierarch chooses it by itself (`parameterization="auto"`, from the REML
-        pooling weights) and records the choice.
+        For a normal model with a single grouping factor, hierarch integrates the country
+        effects out of the likelihood exactly, samples $\beta_0$, $\sigma_b$ and $\sigma$, and
+        then draws the 189 country effects from their exact conditional posterior: the same
+        posterior as sampling everything at once, at a fraction of the cost. The fit records
+        how it was sampled.
         """
     ),
     code(
         """
-        print("parameterization:", m.parameterization)
         bayes = m.fit(method="bayes", draws=DRAWS, tune=DRAWS, chains=CHAINS, random_seed=2024,
                       progressbar=False)
+        print("sampled:", bayes.spec["parameterization"])
         print(bayes)
         """
     ),

@@ -378,17 +378,10 @@ CELLS = [
         m.priors
         """
     ),
-    md(
-        r"""
-        The correlation $\rho$ is the slowest parameter for the sampler here: with 4 chains of
-        1000 draws its effective sample size sits right at hierarch's threshold of 400, so we
-        ask for twice as many draws.
-        """
-    ),
     code(
         """
-        bayes = m.fit(method="bayes", draws=2 * DRAWS, tune=DRAWS, chains=CHAINS,
-                      random_seed=2024, progressbar=False)
+        bayes = m.fit(method="bayes", draws=DRAWS, tune=DRAWS, chains=CHAINS, random_seed=2024,
+                      progressbar=False)
         print(bayes)
         """
     ),
@@ -546,7 +539,7 @@ CELLS = [
             (axes[1], "Bayes", new_bayes, avg_bayes_band),
         ]:
             for _, pig in pigs.groupby("id"):
-                ax.plot(pig["week"], pig["weight"], color="0.6", lw=0.6)
+                ax.plot(pig["week"], pig["weight"], color="0.75", lw=0.5)
             ax.fill_between(band["week"], band["pred_lower"], band["pred_upper"], color="C1",
                             alpha=0.25, label="95% interval for a weighing")
             ax.fill_between(band["week"], band["fit_lower"], band["fit_upper"], color="C0",

@@ -351,8 +351,9 @@ CELLS = [
 
         Three observations per cluster is where the random-effect SDs are least well
         determined, so it is where a Bayesian fit, which carries their uncertainty along, has
-        most to add. The slope SD is poorly identified here, which slows the sampler down; we
-        take twice the default number of draws.
+        most to add. The slope SD is poorly identified here: its posterior reaches down to
+        zero, and describing that tail well takes the sampler more draws than usual, so we take
+        twice the default number.
         """
     ),
     code(
@@ -603,9 +604,10 @@ CELLS = [
         Partial pooling has the lowest mean squared error in four of the five settings, and it
         is never far from the best:
 
-        * against **no pooling** it wins everywhere, most clearly where the groups are small or
-          noisy ($\bar n = 3$, $\sigma_e = 5$), and ties where the groups are very different
-          ($\sigma_u = 5$), which is exactly when it hardly pools;
+        * against **no pooling** it is never worse: it wins most clearly where the groups are
+          small or noisy ($\bar n = 3$, $\sigma_e = 5$) or similar ($\sigma_u = 0.2$), and
+          ties where the groups are very different ($\sigma_u = 5$), which is exactly when it
+          hardly pools;
         * against **complete pooling** it wins by a wide margin whenever the groups really
           differ;
         * the exception is **$\sigma_u = 0.2$**, where the groups barely differ and complete

@@ -19,7 +19,7 @@ import hierarch  # noqa: E402
 SEED = 20261124
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def seed() -> int:
     return SEED
 
