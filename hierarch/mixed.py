@@ -623,6 +623,25 @@ class MixedMLFit:
             dict(zip(self.lmm.x_names, self.lmm.beta, strict=True)),
         )
 
+    def group_sds(self) -> pd.DataFrame:
+        """Estimated group SDs, one row per block and effect (as the Bayesian fit's table)."""
+        rows = [
+            {"group": b.factor, "effect": col, "estimate": float(np.sqrt(C[c, c]))}
+            for b, C in zip(self.lmm.blocks, self.lmm.cov, strict=True)
+            for c, col in enumerate(b.columns)
+        ]
+        return pd.DataFrame(rows)
+
+    def correlations(self) -> pd.DataFrame:
+        """Estimated correlations of correlated group effects (NaN when a variance is 0)."""
+        vc = self.varcorr()
+        cor = vc[vc["var2"].notna()]
+        return cor.rename(columns={"sdcor": "estimate"})[["group", "var1", "var2", "estimate"]]
+
+    def sigma(self) -> float:
+        """Estimated residual SD."""
+        return self.lmm.sigma
+
     def icc(self) -> float:
         """Intra-class correlation for random-intercept models: tau^2 / (sum tau^2 + sigma^2)."""
         return _icc(self.model, [np.diag(c) for c in self.lmm.cov], self.lmm.sigma**2)
@@ -665,12 +684,17 @@ class MixedMLFit:
         for _, r in vc.iterrows():
             if r["group"] == "Residual":
                 lines.append(f"  {'Residual':<14s}{'':<14s} SD {r['sdcor']:.4f}")
-            elif r["var2"] is None or (isinstance(r["var2"], float) and np.isnan(r["var2"])):
+            elif pd.isna(r["var2"]):
                 lines.append(f"  {r['group']:<14s}{r['var1']:<14s} SD {r['sdcor']:.4f}")
             else:
+                value = (
+                    f"{r['sdcor']:.3f}"
+                    if np.isfinite(r["sdcor"])
+                    else "undefined (a variance is zero)"
+                )
                 lines.append(
                     f"  {r['group']:<14s}{'cor(' + r['var1'] + ', ' + r['var2'] + ')':<14s}"
-                    f"    {r['sdcor']:.3f}"
+                    f"    {value}"
                 )
         ng = ", ".join(f"{b.factor}, {b.n_levels}" for b in _unique_factors(lm.blocks))
         lines += [

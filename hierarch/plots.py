@@ -292,7 +292,7 @@ def plot_caterpillar(coefs: pd.DataFrame, coef: str = "Intercept", ax: Axes | No
         Which coefficient to show.
     """
     t = coefs[coefs["coef"] == coef].sort_values("estimate").reset_index(drop=True)
-    ax = _ax(ax, figsize=(6.0, max(3.0, 0.12 * len(t) + 1)))
+    ax = _ax(ax, figsize=(6.0, min(10.0, max(3.0, 0.12 * len(t) + 1))))
     pos = np.arange(len(t))
     ax.hlines(pos, t["lower"], t["upper"], color="C0", lw=1)
     ax.plot(t["estimate"], pos, "o", color="C0", ms=3)

@@ -128,3 +128,12 @@ def test_simulators():
     assert ri.groupby("group")["true_mean"].nunique().eq(1).all()
     eq = simulate.random_intercepts(J=5, n_mean=4, unequal=False, seed=4)
     assert (eq.groupby("group").size() == 4).all()
+
+
+def test_ml_summaries_parallel_the_bayesian_ones(pigs_reml):
+    sds = pigs_reml.group_sds()
+    assert list(sds["effect"]) == ["Intercept", "week"]
+    assert sds["estimate"].round(4).tolist() == [2.6432, 0.6164]
+    cor = pigs_reml.correlations()
+    assert cor["estimate"].iloc[0] == pytest.approx(-0.0634, abs=5e-4)
+    assert round(pigs_reml.sigma(), 4) == 1.2637

@@ -95,7 +95,13 @@ class LMMFit:
             sd = np.sqrt(np.diag(C))
             for i, name in enumerate(b.columns):
                 rows.append(
-                    {"group": b.factor, "var1": name, "var2": None, "vcov": C[i, i], "sdcor": sd[i]}
+                    {
+                        "group": b.factor,
+                        "var1": name,
+                        "var2": np.nan,
+                        "vcov": C[i, i],
+                        "sdcor": sd[i],
+                    }
                 )
             for i in range(b.k):
                 for j in range(i + 1, b.k):
@@ -112,8 +118,8 @@ class LMMFit:
         rows.append(
             {
                 "group": "Residual",
-                "var1": None,
-                "var2": None,
+                "var1": np.nan,
+                "var2": np.nan,
                 "vcov": self.sigma**2,
                 "sdcor": self.sigma,
             }
