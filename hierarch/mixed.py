@@ -7,12 +7,14 @@ returns the PyMC graph; ``Model.fit(method=...)`` fits it: ``"bayes"`` samples w
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hierarch.families import _inverse_link, get_family
 from hierarch.formula import FormulaError, ParsedFormula, parse_formula
 from hierarch.freq.lmm import LMMFit, fit_lmm
 from hierarch.priors import Prior, resolve_priors
@@ -21,7 +23,11 @@ from hierarch.sampling import SamplerSettings, sample
 
 __all__ = ["MixedBayesFit", "MixedMLFit", "Model", "model"]
 
-_FAMILIES_LATER = {"bernoulli", "binomial", "poisson", "negative_binomial", "gamma", "beta"}
+_TRIALS_LHS = re.compile(
+    r"^\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\|\s*trials\(\s*([A-Za-z_.][A-Za-z0-9_.]*)"
+    r"\s*\)\s*~(.*)$",
+    re.S,
+)
 
 
 def _block_names(pf: ParsedFormula) -> list[str]:
@@ -35,7 +41,7 @@ def _block_names(pf: ParsedFormula) -> list[str]:
     ]
 
 
-def _check_structure(pf: ParsedFormula) -> None:
+def _check_structure(pf: ParsedFormula, gaussian: bool = True) -> None:
     n = pf.n
     q = 0
     for b in pf.blocks:
@@ -44,7 +50,7 @@ def _check_structure(pf: ParsedFormula) -> None:
                 f"grouping factor {b.factor!r} has only {b.n_levels} level "
                 f"({b.levels[0]!r}); a random effect needs at least 2 groups"
             )
-        if b.n_levels >= n:
+        if gaussian and b.n_levels >= n:
             raise FormulaError(
                 f"grouping factor {b.factor!r} has {b.n_levels} levels for {n} observations: "
                 "each group needs more than one observation to separate the group effect "
@@ -110,21 +116,39 @@ class Model:
         family: str = "gaussian",
         priors: dict[str, Any] | None = None,
         parameterization: str | dict[str, str] = "auto",
+        *,
+        link: str | None = None,
+        trials: str | None = None,
     ) -> None:
-        if family != "gaussian":
-            if family in _FAMILIES_LATER:
-                raise NotImplementedError(
-                    f"family {family!r} is not available in formula models yet; for grouped "
-                    "counts use hierarch.binomial_model()"
-                )
-            raise ValueError(f"unknown family {family!r}; available: gaussian")
-        self.formula = formula
+        self.family_info = get_family(family)
         self.family = family
+        self.link = self.family_info.check_link(link)
+        self.formula = formula
         self.data = data
+        m = _TRIALS_LHS.match(formula) if isinstance(formula, str) else None
+        if m:  # "successes | trials(n) ~ ..."
+            if trials is not None and trials != m.group(2):
+                raise FormulaError(f"trials given twice: {m.group(2)!r} and {trials!r}")
+            trials = m.group(2)
+            formula = f"{m.group(1)} ~ {m.group(3)}"
         self.parsed = parse_formula(formula, data)
         if not self.parsed.blocks:
             raise FormulaError("the formula has no random effects; add a term like (1 | group)")
-        _check_structure(self.parsed)
+        self.trials_column = trials
+        self.trials = None
+        if trials is not None:
+            if trials not in data.columns:
+                raise FormulaError(f"trials column {trials!r} is not a column of the data")
+            self.trials = pd.to_numeric(data[trials], errors="coerce").to_numpy(dtype=float)
+            if np.isnan(self.trials).any():
+                raise ValueError(
+                    f"trials column {trials!r} has missing or non-numeric values in "
+                    f"rows {list(data.index[np.isnan(self.trials)][:10])}"
+                )
+            if family != "binomial":
+                raise ValueError(f"trials are only used by family 'binomial', not {family!r}")
+        self.family_info.validate(self.parsed.y, data.index, self.parsed.response, self.trials)
+        _check_structure(self.parsed, gaussian=family == "gaussian")
         self.block_names = _block_names(self.parsed)
         priors = dict(priors or {})
         if "lkj_eta" in priors and not isinstance(priors["lkj_eta"], Prior):
@@ -169,6 +193,8 @@ class Model:
             out = {b: choice.get(b, "non-centred") for b in self.block_names}
         elif choice in valid:
             out = dict.fromkeys(self.block_names, choice)
+        elif choice == "auto" and self.family != "gaussian":
+            out = dict.fromkeys(self.block_names, "non-centred")
         elif choice == "auto":
             lm = fit_lmm(self.parsed, reml=True)
             out = {}
@@ -207,17 +233,27 @@ class Model:
         ``~ Normal(0, 2.5 s_y / s_x)``; ``sigma ~ HalfNormal(s_y)``; the group SD of an
         intercept ``~ HalfNormal(s_y)``, of a slope on ``x`` ``~ HalfNormal(s_y / s_x)``;
         correlations ``~ LKJ(eta = 2)``.
+
+        Other families put the priors on the link scale, with ``s_y = 1``: the intercept is
+        centred on the link of the mean response (``Normal(g(ybar), 2.5)``), coefficients
+        ``Normal(0, 2.5 / s_x)``, group SDs ``HalfNormal(1)`` (intercepts) and
+        ``HalfNormal(1 / s_x)`` (slopes); negative binomial ``alpha ~ Exponential(1)``,
+        gamma ``shape ~ Exponential(0.1)``, beta ``kappa ~ Exponential(0.05)``.
         """
         pf = self.parsed
-        sy = float(np.std(pf.y, ddof=1)) or 1.0
+        gaussian = self.family == "gaussian"
+        sy = (float(np.std(pf.y, ddof=1)) or 1.0) if gaussian else 1.0
+        loc = self.family_info.intercept_location(pf.y, self.link, self.trials)
         priors: dict[str, Prior] = {}
         for j, name in enumerate(pf.x_names):
             sx = float(np.std(pf.X[:, j], ddof=1))
             if name == "Intercept" or sx == 0:
-                priors[name] = Prior("Normal", mu=float(np.mean(pf.y)), sigma=2.5 * sy)
+                priors[name] = Prior("Normal", mu=loc, sigma=2.5 * sy)
             else:
                 priors[name] = Prior("Normal", mu=0.0, sigma=2.5 * sy / sx)
-        priors["sigma"] = Prior("HalfNormal", sigma=sy)
+        if gaussian:
+            priors["sigma"] = Prior("HalfNormal", sigma=sy)
+        priors.update(self.family_info.default_extra_priors())
         for bname, b in zip(self.block_names, pf.blocks, strict=True):
             scales = []
             for c, col in enumerate(b.columns):
@@ -276,7 +312,11 @@ class Model:
     def can_marginalize(self) -> bool:
         """True when the group effects can be integrated out exactly: a Gaussian response
         and a single grouping factor (one or several blocks on it)."""
-        return self.family == "gaussian" and len({b.factor for b in self.parsed.blocks}) == 1
+        return (
+            self.family == "gaussian"
+            and self.link == "identity"
+            and len({b.factor for b in self.parsed.blocks}) == 1
+        )
 
     def _group_stats(self) -> dict[str, np.ndarray]:
         """Per-group sufficient statistics of the marginal likelihood (computed once)."""
@@ -472,9 +512,47 @@ class Model:
                         c = pm.MvNormal(f"c_{bname}", mu=loc, chol=chol, dims=dims)
                     beff = pm.Deterministic(f"b_{bname}", c - loc, dims=dims)
                 mu = mu + (Zb * beff[codes]).sum(axis=1)
-            sigma = self.priors["sigma"].create("sigma")
-            pm.Normal("y", mu=mu, sigma=sigma, observed=pf.y, dims="obs")
+            if self.family == "gaussian":
+                sigma = self.priors["sigma"].create("sigma")
+                pm.Normal(
+                    "y", mu=_inverse_link(self.link, mu), sigma=sigma, observed=pf.y, dims="obs"
+                )
+            else:
+                self.family_info.likelihood(pm, self.link, mu, pf.y, self.trials, self.priors)
         return m
+
+    def _fit_glmm_ml(self, method: str, n_agq: int, conf_level: float):
+        from hierarch.freq.glmm import fit_scalar_glmm
+
+        pf = self.parsed
+        if method == "agq" and n_agq < 2:
+            n_agq = 25
+        if method == "laplace":
+            n_agq = 1
+        if len(pf.blocks) != 1 or pf.blocks[0].k != 1:
+            raise NotImplementedError(
+                f"method {method!r} handles one scalar random effect per group so far "
+                f"(this model has {sum(b.k for b in pf.blocks)} random-effect terms); "
+                "use method='bayes'"
+                if method == "laplace"
+                else "adaptive quadrature (method='agq') needs a single scalar random effect; "
+                "this model has more: use method='laplace' or 'bayes'"
+            )
+        canonical = {"binomial": "logit", "bernoulli": "logit", "poisson": "log"}
+        if canonical.get(self.family) != self.link:
+            raise NotImplementedError(
+                f"the Laplace/AGQ twin covers binomial and Bernoulli (logit) and Poisson (log) "
+                f"so far, not family {self.family!r} with link {self.link!r}"
+            )
+        b = pf.blocks[0]
+        weights = self.trials if self.family == "binomial" else np.ones(pf.n)
+        fam = "poisson" if self.family == "poisson" else "binomial"
+        glmm = fit_scalar_glmm(
+            pf.y, pf.X, b.codes, weights=weights, family=fam, n_agq=n_agq, offset=b.Z[:, 0] * 0.0
+        )
+        if not np.allclose(b.Z[:, 0], 1.0):
+            raise NotImplementedError("the Laplace/AGQ twin needs a random intercept (1 | g)")
+        return GLMMMLFit(self, glmm, conf_level)
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -490,13 +568,16 @@ class Model:
         progressbar: bool | None = None,
         conf_level: float = 0.95,
         marginalize: bool | str = "auto",
+        n_agq: int = 1,
     ):
         """Fit the model.
 
         Parameters
         ----------
-        method : {"bayes", "reml", "ml"}
-            NUTS on :meth:`build`'s graph, or the frequentist twin.
+        method : {"bayes", "reml", "ml", "laplace", "agq"}
+            NUTS on :meth:`build`'s graph, or the frequentist twin: REML/ML for Gaussian
+            models, Laplace or adaptive Gauss-Hermite quadrature (``n_agq`` points) for
+            binomial, Bernoulli and Poisson models with one scalar random effect (so far).
         draws, tune, chains, target_accept, sampler, random_seed, progressbar
             NUTS settings (Bayesian only).
         conf_level : float
@@ -509,9 +590,18 @@ class Model:
             whenever it is exact (Gaussian response, one grouping factor).
         """
         if method in ("reml", "ml"):
+            if self.family != "gaussian" or self.link != "identity":
+                raise ValueError(
+                    f"method {method!r} fits linear mixed models; for family "
+                    f"{self.family!r} use method='laplace' or 'agq'"
+                )
             return MixedMLFit(self, fit_lmm(self.parsed, reml=method == "reml"), conf_level)
+        if method in ("laplace", "agq"):
+            return self._fit_glmm_ml(method, n_agq, conf_level)
         if method != "bayes":
-            raise ValueError(f"method must be 'bayes', 'reml' or 'ml', got {method!r}")
+            raise ValueError(
+                f"method must be 'bayes', 'reml', 'ml', 'laplace' or 'agq', got {method!r}"
+            )
         settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
         if marginalize == "auto":
             marginalize = self.can_marginalize
@@ -520,11 +610,14 @@ class Model:
             self._add_group_effects(idata, random_seed)
         else:
             idata, backend = sample(self.build(), settings, progressbar=progressbar)
-        _store_data(idata, self.data, self.parsed.columns_used)
+        cols = self.parsed.columns_used + ((self.trials_column,) if self.trials_column else ())
+        _store_data(idata, self.data, cols)
         spec = {
             "model": "mixed",
             "formula": self.formula,
             "family": self.family,
+            "link": self.link,
+            "trials": self.trials_column,
             "response": self.parsed.response,
             "x_names": self.parsed.x_names,
             "blocks": [
@@ -791,7 +884,13 @@ class MixedBayesFit(BayesFit):
     def model(self) -> Model:
         """The :class:`Model` (rebuilt from the spec and the stored data after loading)."""
         if self._model is None:
-            self._model = Model(self.spec["formula"], self.data, family=self.spec["family"])
+            self._model = Model(
+                self.spec["formula"],
+                self.data,
+                family=self.spec["family"],
+                link=self.spec.get("link"),
+                trials=self.spec.get("trials"),
+            )
         return self._model
 
     @property
@@ -799,7 +898,7 @@ class MixedBayesFit(BayesFit):
         return [b["name"] for b in self.spec["blocks"]]
 
     def _check_names(self) -> list[str]:
-        names = ["beta", "sigma"]
+        names = ["beta", "sigma", "alpha", "shape", "kappa"]
         for n in self.block_names:
             names += [f"sd_{n}", f"corr_{n}", f"z_{n}", f"c_{n}"]
         return [v for v in names if v in self.idata.posterior]
@@ -898,7 +997,9 @@ class MixedBayesFit(BayesFit):
         s = self.spec["sampler"]
         with pd.option_context("display.width", 120):
             parts = [
-                f"Linear mixed model, Bayesian ({s['chains']} chains x {s['draws']} draws, "
+                f"{'Linear' if self.spec['family'] == 'gaussian' else 'Generalized linear'} "
+                f"mixed model ({self.spec['family']}, {self.spec.get('link', 'identity')} link), "
+                f"Bayesian ({s['chains']} chains x {s['draws']} draws, "
                 f"{self.spec.get('backend')}); posterior means and "
                 f"{100 * self.conf_level:g}% central intervals",
                 f"Formula: {self.spec['formula']}",
@@ -912,13 +1013,73 @@ class MixedBayesFit(BayesFit):
             cor = self.correlations()
             if len(cor):
                 parts += ["", "Correlations:", cor.round(3).to_string(index=False)]
-            parts += [
-                "",
-                "Residual SD:",
-                self.sigma().round(4).to_string(),
-                "",
-                str(self.diagnostics()),
-            ]
+            if "sigma" in self.idata.posterior:
+                parts += ["", "Residual SD:", self.sigma().round(4).to_string()]
+            for extra in ("alpha", "shape", "kappa"):
+                if extra in self.idata.posterior:
+                    parts += [
+                        "",
+                        f"{extra}:",
+                        self._summ(extra).set_axis([extra]).round(4).to_string(),
+                    ]
+            parts += ["", str(self.diagnostics())]
         return "\n".join(parts)
+
+    __repr__ = __str__
+
+
+class GLMMMLFit:
+    """Laplace / adaptive-quadrature fit of a GLMM with one random intercept."""
+
+    def __init__(self, model: Model, glmm, conf_level: float = 0.95) -> None:
+        self.model = model
+        self.glmm = glmm
+        self.conf_level = conf_level
+
+    @property
+    def method(self) -> str:
+        return "laplace" if self.glmm.n_agq == 1 else "agq"
+
+    def fixed_effects(self) -> pd.DataFrame:
+        """Estimates, standard errors (lme4's Hessian-based default) and Wald intervals."""
+        z = _z(self.conf_level)
+        g = self.glmm
+        df = pd.DataFrame(
+            {"estimate": g.beta, "se": g.se}, index=pd.Index(self.model.parsed.x_names, name="coef")
+        )
+        df["lower"], df["upper"] = df["estimate"] - z * df["se"], df["estimate"] + z * df["se"]
+        return df
+
+    def group_sds(self) -> pd.DataFrame:
+        b = self.model.parsed.blocks[0]
+        return pd.DataFrame([{"group": b.factor, "effect": "Intercept", "estimate": self.glmm.tau}])
+
+    def ranef(self) -> pd.DataFrame:
+        """Conditional modes with conditional SDs."""
+        b = self.model.parsed.blocks[0]
+        return pd.DataFrame(
+            {"Intercept": self.glmm.ranef, "se_Intercept": np.sqrt(self.glmm.condvar)},
+            index=pd.Index(b.levels, name=b.factor),
+        )
+
+    def __str__(self) -> str:
+        g = self.glmm
+        how = "Laplace" if g.n_agq == 1 else f"adaptive Gauss-Hermite quadrature ({g.n_agq})"
+        b = self.model.parsed.blocks[0]
+        lines = [
+            f"Generalized linear mixed model fit by maximum likelihood ({how})",
+            f"Family: {self.model.family} ({self.model.link})",
+            f"Formula: {self.model.formula}",
+            f"log-likelihood: {g.loglik:.4f}   AIC: {g.aic:.2f}",
+            "",
+            "Random effects:",
+            f"  {b.factor:<14s}{'Intercept':<14s} SD {g.tau:.4f}",
+            f"Number of obs: {g.n_obs}; groups: {b.factor}, {b.n_levels}",
+            "",
+            "Fixed effects:",
+            self.fixed_effects().round(5).to_string(),
+        ]
+        lines += [f"Note: {n}" for n in g.notes]
+        return "\n".join(lines)
 
     __repr__ = __str__
