@@ -90,11 +90,16 @@ class Model:
         column) and interactions (``x:z``, ``x * z``).
     data : pandas.DataFrame
     family : str
-        ``"gaussian"`` (the families of the GLMM issue are not yet available).
+        ``"gaussian"``, ``"bernoulli"``, ``"binomial"`` (trials by ``"m | trials(n) ~ ..."``
+        or ``trials="n"``), ``"poisson"``, ``"negative_binomial"``, ``"gamma"``, ``"beta"``.
     priors : dict, optional
         Overrides of the default priors (see :meth:`default_priors`), by name:
         a fixed-effect coefficient name (``"week"``, ``"Intercept"``), ``"sigma"``,
         ``"sd"`` (every group SD), ``"sd_<block>"`` (one block's SDs), ``"lkj_eta"``.
+    link : str, optional
+        The link (default: the family's canonical one; see :mod:`hierarch.families`).
+    trials : str, optional
+        Column of binomial trials.
     parameterization : {"auto", "centred", "non-centred"} or dict
         How group effects are sampled, for all blocks or per block name; ``"auto"`` chooses
         per block from how informative the groups are (see
@@ -651,6 +656,9 @@ def model(
     family: str = "gaussian",
     priors: dict[str, Any] | None = None,
     parameterization: str | dict[str, str] = "auto",
+    *,
+    link: str | None = None,
+    trials: str | None = None,
 ) -> Model:
     """Describe a mixed model with an lme4-style formula (see :class:`Model`).
 
@@ -662,7 +670,15 @@ def model(
     >>> [round(x, 2) for x in m.fit(method="reml").lmm.beta]
     [251.41, 10.47]
     """
-    return Model(formula, data, family=family, priors=priors, parameterization=parameterization)
+    return Model(
+        formula,
+        data,
+        family=family,
+        priors=priors,
+        parameterization=parameterization,
+        link=link,
+        trials=trials,
+    )
 
 
 # ---------------------------------------------------------------------- results

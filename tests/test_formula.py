@@ -130,5 +130,7 @@ def test_model_structure_errors(pigs):
 def test_family_errors(pigs):
     with pytest.raises(ValueError, match="unknown family 'gausian'"):
         hierarch.model("weight ~ week + (1 | id)", pigs, family="gausian")
-    with pytest.raises(NotImplementedError, match="family 'poisson' is not available"):
-        hierarch.model("weight ~ week + (1 | id)", pigs, family="poisson")
+    with pytest.raises(ValueError, match="response 'weight' for family 'poisson' must be whole"):
+        hierarch.model(
+            "weight ~ week + (1 | id)", pigs.assign(weight=pigs["weight"] + 0.5), family="poisson"
+        )

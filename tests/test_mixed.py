@@ -160,5 +160,5 @@ def test_random_slopes_coverage_over_20_datasets():
 
 
 def test_fit_method_error(pigs_model):
-    with pytest.raises(ValueError, match="method must be 'bayes', 'reml' or 'ml'"):
+    with pytest.raises(ValueError, match="method must be 'bayes', 'reml', 'ml', 'laplace' or 'agq'"):
         pigs_model.fit(method="mcmc")
