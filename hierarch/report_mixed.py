@@ -51,7 +51,10 @@ def _draws(fit, seed: int | None = None) -> _Draws:
             else:
                 chols.append(sd[:, :, None] * np.eye(sd.shape[1])[None])
         ranef = [_stack(post[f"b_{blk['name']}"]) for blk in fit.spec["blocks"]]
-        return _Draws(_stack(post["beta"]), _stack(post["sigma"]), chols, ranef)
+        beta = _stack(post["beta"])
+        # GLMMs have no residual SD: zeros keep the (link-scale) arithmetic uniform
+        sigma = _stack(post["sigma"]) if "sigma" in post else np.zeros(len(beta))
+        return _Draws(beta, sigma, chols, ranef)
     lm = fit.lmm
     rng = np.random.default_rng(seed if seed is not None else 0)
     beta = rng.multivariate_normal(lm.beta, lm.vcov, size=_ML_DRAWS, method="eigh")
@@ -300,7 +303,9 @@ def hyperparameter_draws(fit) -> pd.DataFrame:
             for i in range(len(cols)):
                 for j in range(i + 1, len(cols)):
                     parts.append((f"cor[{blk['factor']}: {cols[i]}, {cols[j]}]", corr[:, i, j]))
-    parts.append(("sigma", _stack(post["sigma"])))
+    for extra in ("sigma", "alpha", "shape", "kappa"):  # residual SD or family parameter
+        if extra in post:
+            parts.append((extra, _stack(post[extra])))
     return pd.concat(
         [pd.DataFrame({"parameter": p, "value": v}) for p, v in parts], ignore_index=True
     )

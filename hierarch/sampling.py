@@ -95,5 +95,11 @@ def sample(
         del idata[group]
     internal = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
     if internal:
-        idata.posterior = idata.posterior.drop_vars(internal)
+        post = idata.posterior.drop_vars(internal)
+        unused = [
+            c
+            for c in post.coords
+            if c not in ("chain", "draw") and not any(c in post[v].dims for v in post.data_vars)
+        ]
+        idata.posterior = post.drop_vars(unused)
     return idata, backend
