@@ -112,7 +112,7 @@ def test_run_mixed_model_file(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Linear mixed model fit by REML" in text
     assert "REML criterion: 1743.6283" in text
-    assert "Linear mixed model, Bayesian" in text
+    assert "Linear mixed model (gaussian, identity link), Bayesian" in text
     for name in [
         "fit.nc",
         "shrinkage_2d.png",
