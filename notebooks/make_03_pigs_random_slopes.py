@@ -18,21 +18,11 @@ MPLBACKEND=Agg`` when executing it with nbclient.
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbgen import code, main, md
 
 OUT = Path(__file__).with_name("03_pigs_random_slopes.ipynb")
-
-
-def md(text: str) -> tuple[str, str]:
-    return ("markdown", textwrap.dedent(text).strip("\n"))
-
-
-def code(text: str) -> tuple[str, str]:
-    return ("code", textwrap.dedent(text).strip("\n"))
 
 
 CELLS = [
@@ -584,29 +574,5 @@ CELLS = [
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    cells = []
-    for i, (kind, src) in enumerate(CELLS):
-        cell = new_markdown_cell(src) if kind == "markdown" else new_code_cell(src)
-        cell["id"] = f"cell-{i:02d}"  # fixed ids: regenerating gives an identical file
-        cells.append(cell)
-    nb = new_notebook(
-        cells=cells,
-        metadata={
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-    )
-    nbformat.validate(nb)
-    return nb
-
-
-def main(argv: list[str]) -> int:
-    out = Path(argv[1]) if len(argv) > 1 else OUT
-    nbformat.write(build(), out)
-    print(f"wrote {out}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(CELLS, OUT, sys.argv))

@@ -160,5 +160,6 @@ def test_random_slopes_coverage_over_20_datasets():
 
 
 def test_fit_method_error(pigs_model):
-    with pytest.raises(ValueError, match="method must be 'bayes', 'reml', 'ml', 'laplace' or 'agq'"):
+    msg = "method must be 'bayes', 'reml', 'ml', 'laplace' or 'agq'"
+    with pytest.raises(ValueError, match=msg):
         pigs_model.fit(method="mcmc")
