@@ -686,7 +686,35 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
-class MixedMLFit:
+class _MixedReports:
+    """Reporting methods shared by the ML and the Bayesian fits (pure functions in
+    :mod:`hierarch.report_mixed`)."""
+
+    def coefficients(self, factor: str | None = None) -> pd.DataFrame:
+        """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.coefficients(self, factor)
+
+    def shrinkage(self, factor: str | None = None) -> pd.DataFrame:
+        """No / partial / complete pooling per group (see :func:`report_mixed.shrinkage`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.shrinkage(self, factor)
+
+    def new_group(
+        self,
+        newdata: pd.DataFrame | None = None,
+        prob: float | None = None,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Predictions for a new group (see :func:`report_mixed.new_group`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.new_group(self, newdata, prob, random_seed)
+
+
+class MixedMLFit(_MixedReports):
     """A REML/ML fit of a formula model (the frequentist twin)."""
 
     method_label = {"reml": "REML", "ml": "maximum likelihood"}
@@ -754,30 +782,6 @@ class MixedMLFit:
     def icc(self) -> float:
         """Intra-class correlation for random-intercept models: tau^2 / (sum tau^2 + sigma^2)."""
         return _icc(self.model, [np.diag(c) for c in self.lmm.cov], self.lmm.sigma**2)
-
-    # reporting (pure functions in hierarch.report_mixed)
-    def coefficients(self, factor: str | None = None) -> pd.DataFrame:
-        """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
-        from hierarch import report_mixed
-
-        return report_mixed.coefficients(self, factor)
-
-    def shrinkage(self, factor: str | None = None) -> pd.DataFrame:
-        """No / partial / complete pooling per group (see :func:`report_mixed.shrinkage`)."""
-        from hierarch import report_mixed
-
-        return report_mixed.shrinkage(self, factor)
-
-    def new_group(
-        self,
-        newdata: pd.DataFrame | None = None,
-        prob: float | None = None,
-        random_seed: int | None = None,
-    ) -> pd.DataFrame:
-        """Predictions for a new group (see :func:`report_mixed.new_group`)."""
-        from hierarch import report_mixed
-
-        return report_mixed.new_group(self, newdata, prob, random_seed)
 
     def __str__(self) -> str:
         lm = self.lmm
@@ -883,7 +887,7 @@ def _store_data(idata, data: pd.DataFrame, columns) -> None:
         idata.add_groups(constant_data=ds)
 
 
-class MixedBayesFit(BayesFit):
+class MixedBayesFit(_MixedReports, BayesFit):
     """A Bayesian formula-model fit: InferenceData plus spec."""
 
     model_name = "mixed"
@@ -984,30 +988,6 @@ class MixedBayesFit(BayesFit):
         from hierarch import report_mixed
 
         return report_mixed.icc(self)
-
-    # reporting (pure functions in hierarch.report_mixed)
-    def coefficients(self, factor: str | None = None) -> pd.DataFrame:
-        """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
-        from hierarch import report_mixed
-
-        return report_mixed.coefficients(self, factor)
-
-    def shrinkage(self, factor: str | None = None) -> pd.DataFrame:
-        """No / partial / complete pooling per group (see :func:`report_mixed.shrinkage`)."""
-        from hierarch import report_mixed
-
-        return report_mixed.shrinkage(self, factor)
-
-    def new_group(
-        self,
-        newdata: pd.DataFrame | None = None,
-        prob: float | None = None,
-        random_seed: int | None = None,
-    ) -> pd.DataFrame:
-        """Predictions for a new group (see :func:`report_mixed.new_group`)."""
-        from hierarch import report_mixed
-
-        return report_mixed.new_group(self, newdata, prob, random_seed)
 
     def __str__(self) -> str:
         s = self.spec["sampler"]
