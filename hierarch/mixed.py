@@ -100,6 +100,9 @@ class Model:
         The link (default: the family's canonical one; see :mod:`hierarch.families`).
     trials : str, optional
         Column of binomial trials.
+    aggregate : bool
+        Bernoulli/binomial only: sum rows with identical design rows into binomial counts
+        before sampling (:meth:`cells`); same posterior, less work.
     parameterization : {"auto", "centred", "non-centred"} or dict
         How group effects are sampled, for all blocks or per block name; ``"auto"`` chooses
         per block from how informative the groups are (see
@@ -124,7 +127,9 @@ class Model:
         *,
         link: str | None = None,
         trials: str | None = None,
+        aggregate: bool = True,
     ) -> None:
+        self.aggregate = aggregate
         self.family_info = get_family(family)
         self.family = family
         self.link = self.family_info.check_link(link)
@@ -487,14 +492,25 @@ class Model:
         import pymc as pm
 
         pf = self.parsed
-        with pm.Model(coords=self._coords()) as m:
-            X = pm.Data("X", pf.X, dims=("obs", "coef"))
+        cells = self.cells()
+        obs = "obs" if cells is None else "cell"
+        coords = self._coords()
+        if cells is not None:
+            coords["cell"] = np.arange(len(cells["y"]))
+        with pm.Model(coords=coords) as m:
+            X = pm.Data("X", pf.X if cells is None else cells["X"], dims=(obs, "coef"))
             beta = self._beta(pm)
             mu = X @ beta
             centred_cols: set[str] = set()  # fixed columns already used as a centring mean
-            for bname, b in zip(self.block_names, pf.blocks, strict=True):
-                codes = pm.Data(f"codes_{bname}", b.codes, dims="obs")
-                Zb = pm.Data(f"Z_{bname}", b.Z, dims=("obs", f"{bname}_effect"))
+            for i, (bname, b) in enumerate(zip(self.block_names, pf.blocks, strict=True)):
+                codes = pm.Data(
+                    f"codes_{bname}", b.codes if cells is None else cells["codes"][i], dims=obs
+                )
+                Zb = pm.Data(
+                    f"Z_{bname}",
+                    b.Z if cells is None else cells["Z"][i],
+                    dims=(obs, f"{bname}_effect"),
+                )
                 dims = (b.factor, f"{bname}_effect")
                 chol = self._block_chol(pm, bname, b)
                 if self.parameterization[bname] == "non-centred":
@@ -522,9 +538,37 @@ class Model:
                 pm.Normal(
                     "y", mu=_inverse_link(self.link, mu), sigma=sigma, observed=pf.y, dims="obs"
                 )
+            elif cells is not None:
+                binomial = get_family("binomial")
+                binomial.likelihood(
+                    pm, self.link, mu, cells["y"], cells["n"], self.priors, dims="cell"
+                )
             else:
                 self.family_info.likelihood(pm, self.link, mu, pf.y, self.trials, self.priors)
         return m
+
+    def cells(self) -> dict[str, Any] | None:
+        """Bernoulli / binomial rows with identical design rows (fixed and random, group
+        included) summed into binomial counts, computed once: the same posterior (the
+        likelihoods differ by a constant) with fewer terms.  ``None`` when it does not apply
+        (other families, ``aggregate=False``, or no two rows alike)."""
+        if not self.aggregate or self.family not in ("bernoulli", "binomial"):
+            return None
+        pf = self.parsed
+        key = np.column_stack([pf.X] + [np.column_stack([b.codes, b.Z]) for b in pf.blocks])
+        uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        if len(uniq) == pf.n:
+            return None
+        trials = self.trials if self.family == "binomial" else np.ones(pf.n)
+        first = np.unique(inverse, return_index=True)[1]
+        return {
+            "X": pf.X[first],
+            "codes": [b.codes[first] for b in pf.blocks],
+            "Z": [b.Z[first] for b in pf.blocks],
+            "y": np.bincount(inverse, weights=pf.y).astype(np.int64),
+            "n": np.bincount(inverse, weights=trials).astype(np.int64),
+        }
 
     def _fit_glmm_ml(self, method: str, n_agq: int, conf_level: float):
         from hierarch.freq.glmm import fit_scalar_glmm
@@ -659,6 +703,7 @@ def model(
     *,
     link: str | None = None,
     trials: str | None = None,
+    aggregate: bool = True,
 ) -> Model:
     """Describe a mixed model with an lme4-style formula (see :class:`Model`).
 
@@ -678,6 +723,7 @@ def model(
         parameterization=parameterization,
         link=link,
         trials=trials,
+        aggregate=aggregate,
     )
 
 

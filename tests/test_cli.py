@@ -134,7 +134,13 @@ def test_shipped_model_files_parse():
 
     files = sorted((Path(__file__).parents[1] / "models").glob("*.toml"))
     assert [f.stem for f in files] == [
-        "alcohol", "cbpp", "grouseticks", "pigs", "rats", "sleepstudy"]
+        "alcohol",
+        "cbpp",
+        "grouseticks",
+        "pigs",
+        "rats",
+        "sleepstudy",
+    ]
     for f in files:
         cfg = _load_config(f)
         assert cfg["model"]["type"] in ("binomial", "mixed")
