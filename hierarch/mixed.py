@@ -736,6 +736,18 @@ class _MixedReports:
     """Reporting methods shared by the ML and the Bayesian fits (pure functions in
     :mod:`hierarch.report_mixed`)."""
 
+    def ppc(self, n_draws: int = 200, random_seed: int | None = None) -> pd.DataFrame:
+        """Posterior predictive replicates (see :func:`report_mixed.ppc`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.ppc(self, n_draws, random_seed)
+
+    def loo(self):
+        """PSIS-LOO via ArviZ (see :func:`report_mixed.loo`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.loo(self)
+
     def coefficients(self, factor: str | None = None) -> pd.DataFrame:
         """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
         from hierarch import report_mixed

@@ -14,6 +14,7 @@ __all__ = [
     "plot_group_lines",
     "plot_hyperparameters",
     "plot_population",
+    "plot_ppc",
     "plot_shrinkage",
     "plot_shrinkage_2d",
     "plot_tau",
@@ -330,3 +331,40 @@ def plot_hyperparameters(draws: pd.DataFrame, axes=None):
         ax.set_title(p, fontsize="small")
         ax.set_yticks([])
     return np.asarray(axes)
+
+
+def plot_ppc(replicates: pd.DataFrame, ax: Axes | None = None, *, max_lines: int = 50) -> Axes:
+    """Observed response distribution against posterior predictive replicates.
+
+    Parameters
+    ----------
+    replicates : DataFrame
+        :func:`hierarch.report_mixed.ppc`.
+    """
+    ax = _ax(ax)
+    obs = replicates["observed"].to_numpy()
+    reps = [c for c in replicates.columns if c.startswith("rep_")][:max_lines]
+    discrete = replicates.attrs.get("family") in (
+        "bernoulli",
+        "binomial",
+        "poisson",
+        "negative_binomial",
+    )
+    if discrete:
+        top = int(np.quantile(replicates[reps + ["observed"]].to_numpy(), 0.995)) + 1
+        bins = np.arange(-0.5, top + 1.5)
+    else:
+        allv = replicates[reps + ["observed"]].to_numpy()
+        bins = np.linspace(np.quantile(allv, 0.001), np.quantile(allv, 0.999), 40)
+    centres = 0.5 * (bins[1:] + bins[:-1])
+    for c in reps:
+        h, _ = np.histogram(replicates[c], bins=bins, density=True)
+        ax.plot(centres, h, color="C0", alpha=0.15, lw=0.8)
+    h, _ = np.histogram(obs, bins=bins, density=True)
+    ax.plot(centres, h, color="k", lw=2, label="observed")
+    ax.plot([], [], color="C0", alpha=0.6, label=f"{len(reps)} posterior predictive replicates")
+    ax.set_xlabel("response")
+    ax.set_ylabel("density")
+    ax.set_title("Posterior predictive check")
+    ax.legend(fontsize="small", frameon=False)
+    return ax

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["coefficients", "hyperparameter_draws", "icc", "new_group", "shrinkage"]
+__all__ = [
+    "coefficients",
+    "hyperparameter_draws",
+    "icc",
+    "loo",
+    "new_group",
+    "pointwise_loglik",
+    "ppc",
+    "shrinkage",
+]
 
 _ML_DRAWS = 4000
 
@@ -309,3 +318,130 @@ def hyperparameter_draws(fit) -> pd.DataFrame:
     return pd.concat(
         [pd.DataFrame({"parameter": p, "value": v}) for p, v in parts], ignore_index=True
     )
+
+
+def _linear_predictor(fit, S: int | None = None, seed: int | None = None):
+    """Posterior draws of the linear predictor of every row: (draws, rows)."""
+    pf = fit.model.parsed
+    d = _draws(fit)
+    idx = np.arange(d.beta.shape[0])
+    if S is not None and S < len(idx):
+        idx = np.linspace(0, len(idx) - 1, S).round().astype(int)  # evenly thinned
+    eta = d.beta[idx] @ pf.X.T
+    for i, b in enumerate(pf.blocks):
+        eta = eta + np.einsum("sne,ne->sn", d.ranef[i][idx][:, b.codes, :], b.Z)
+    return eta, idx
+
+
+def _family_params(fit, idx):
+    post = fit.idata.posterior
+    out = {}
+    for name in ("sigma", "alpha", "shape", "kappa"):
+        if name in post:
+            out[name] = _stack(post[name])[idx]
+    return out
+
+
+def _mean(link: str, eta: np.ndarray) -> np.ndarray:
+    from scipy import special, stats
+
+    return {
+        "identity": lambda e: e,
+        "log": np.exp,
+        "logit": special.expit,
+        "probit": stats.norm.cdf,
+        "cloglog": lambda e: -np.expm1(-np.exp(e)),
+        "inverse": lambda e: 1 / e,
+    }[link](eta)
+
+
+def ppc(fit, n_draws: int = 200, random_seed: int | None = None) -> pd.DataFrame:
+    """Posterior predictive replicates of the response (conditional on the fitted groups).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per replicate (``rep_0`` ...) and ``observed``, one row per data row; for
+        a plot see :func:`hierarch.plots.plot_ppc`.
+    """
+    if not _is_bayes(fit):
+        raise ValueError("ppc() needs a Bayesian fit")
+    model = fit.model
+    eta, idx = _linear_predictor(fit, n_draws)
+    mu = _mean(model.link, eta)
+    par = _family_params(fit, idx)
+    rng = np.random.default_rng(
+        random_seed if random_seed is not None else fit.spec["sampler"]["random_seed"]
+    )
+    fam = model.family
+    if fam == "gaussian":
+        rep = rng.normal(mu, par["sigma"][:, None])
+    elif fam == "bernoulli":
+        rep = rng.binomial(1, mu)
+    elif fam == "binomial":
+        rep = rng.binomial(model.trials.astype(np.int64)[None, :], mu)
+    elif fam == "poisson":
+        rep = rng.poisson(mu)
+    elif fam == "negative_binomial":
+        a = par["alpha"][:, None]
+        rep = rng.negative_binomial(a, a / (a + mu))
+    elif fam == "gamma":
+        k = par["shape"][:, None]
+        rep = rng.gamma(k, mu / k)
+    else:  # beta
+        k = par["kappa"][:, None]
+        rep = rng.beta(mu * k, (1 - mu) * k)
+    out = pd.DataFrame(rep.T, columns=[f"rep_{i}" for i in range(rep.shape[0])])
+    out["observed"] = model.parsed.y
+    out.attrs["family"] = fam
+    return out
+
+
+def pointwise_loglik(fit) -> np.ndarray:
+    """Log-likelihood of every row for every posterior draw, (chain, draw, row), conditional on
+    the group effects (so LOO leaves out single rows, not whole groups)."""
+    from scipy import stats
+
+    model = fit.model
+    y = model.parsed.y
+    eta, idx = _linear_predictor(fit)
+    mu = _mean(model.link, eta)
+    par = _family_params(fit, idx)
+    fam = model.family
+    if fam == "gaussian":
+        ll = stats.norm.logpdf(y, mu, par["sigma"][:, None])
+    elif fam == "bernoulli":
+        ll = stats.bernoulli.logpmf(y, mu)
+    elif fam == "binomial":
+        ll = stats.binom.logpmf(y, model.trials, mu)
+    elif fam == "poisson":
+        ll = stats.poisson.logpmf(y, mu)
+    elif fam == "negative_binomial":
+        a = par["alpha"][:, None]
+        ll = stats.nbinom.logpmf(y, a, a / (a + mu))
+    elif fam == "gamma":
+        k = par["shape"][:, None]
+        ll = stats.gamma.logpdf(y, k, scale=mu / k)
+    else:
+        k = par["kappa"][:, None]
+        ll = stats.beta.logpdf(y, mu * k, (1 - mu) * k)
+    post = fit.idata.posterior
+    return ll.reshape(post.sizes["chain"], post.sizes["draw"], -1)
+
+
+def loo(fit):
+    """PSIS-LOO (ArviZ) from :func:`pointwise_loglik`; ArviZ warns when Pareto k is high,
+    and the warning is shown to the user."""
+    import arviz as az
+    import xarray as xr
+
+    ll = pointwise_loglik(fit)
+    idata = fit.idata.copy()
+    ds = xr.Dataset(
+        {"y": (("chain", "draw", "obs"), ll)},
+        coords={"chain": fit.idata.posterior["chain"], "draw": fit.idata.posterior["draw"]},
+    )
+    if "log_likelihood" in idata.groups():
+        del idata["log_likelihood"]
+    idata.add_groups(log_likelihood=ds)
+    return az.loo(idata, pointwise=True)

@@ -137,3 +137,24 @@ def test_ml_summaries_parallel_the_bayesian_ones(pigs_reml):
     cor = pigs_reml.correlations()
     assert cor["estimate"].iloc[0] == pytest.approx(-0.0634, abs=5e-4)
     assert round(pigs_reml.sigma(), 4) == 1.2637
+
+
+def test_ppc_and_loo_on_pigs(pigs_bayes, pigs):
+    reps = pigs_bayes.ppc(n_draws=50)
+    assert reps.shape == (len(pigs), 51)
+    np.testing.assert_array_equal(reps["observed"], pigs["weight"])
+    # replicated means track the observed mean (within 1 kg: sigma 1.26, 432 rows)
+    assert abs(reps.drop(columns="observed").mean().mean() - pigs["weight"].mean()) < 1.0
+    pd.testing.assert_frame_equal(pigs_bayes.ppc(n_draws=50), reps)  # seeded
+    ll = report_mixed.pointwise_loglik(pigs_bayes)
+    assert ll.shape == (4, 1000, len(pigs))
+    res = pigs_bayes.loo()
+    assert np.isfinite(res.elpd_loo) and res.elpd_loo < 0
+    assert len(res.pareto_k) == len(pigs)
+
+
+def test_plot_ppc(pigs_bayes):
+    from hierarch import plots
+
+    ax = plots.plot_ppc(pigs_bayes.ppc(n_draws=20))
+    assert len(ax.lines) == 20 + 1 + 1  # replicates, observed, legend proxy
