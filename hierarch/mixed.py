@@ -742,6 +742,18 @@ class _MixedReports:
 
         return report_mixed.ppc(self, n_draws, random_seed)
 
+    def predict(
+        self,
+        newdata: pd.DataFrame,
+        kind: str = "conditional",
+        prob: float | None = None,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Predictions for new rows (see :func:`report_mixed.predict`)."""
+        from hierarch import report_mixed
+
+        return report_mixed.predict(self, newdata, kind, prob, random_seed)
+
     def loo(self):
         """PSIS-LOO via ArviZ (see :func:`report_mixed.loo`)."""
         from hierarch import report_mixed

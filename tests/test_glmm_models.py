@@ -173,3 +173,39 @@ def test_bernoulli_aggregation_leaves_the_posterior_unchanged(seed):
         assert (diff < 3 * se_mean).all(), (var, diff, se_mean)
         # SDs: the MCSE of an SD is about sd / sqrt(2 ess)
         assert (np.abs(sa - sb) < 3 * np.sqrt((sa**2 + sb**2) / (2 * ess))).all()
+
+
+@pytest.mark.statistical
+def test_population_averaged_vs_conditional_predictions(seed):
+    """Logit model, intercept -2, group SD 2 (large): the population-averaged probability
+    E[invlogit(-2 + b)], b ~ N(0, 4), is about 0.21, well above the 'random effect = 0'
+    prediction invlogit(-2) = 0.12, as theory says (Jensen: the logistic curve is convex
+    below 0.5); a new group's interval is much wider than either; conditional predictions
+    follow each group's own rate."""
+    rng = np.random.default_rng(5)
+    J, n = 60, 40
+    u = rng.normal(0, 2.0, J)
+    g = np.repeat(np.arange(J), n)
+    y = rng.binomial(1, 1 / (1 + np.exp(-(-2.0 + u[g]))))
+    df = pd.DataFrame({"y": y, "g": g})
+    fit = hierarch.model("y ~ 1 + (1 | g)", df, family="bernoulli").fit(
+        random_seed=seed, progressbar=False, draws=500, chains=2
+    )
+    new = pd.DataFrame({"g": [0, 1]})
+    pa = fit.predict(new, kind="population")
+    fixed = fit.predict(new, kind="fixed")
+    assert pa["mean"].iloc[0] > fixed["mean"].iloc[0] + 0.05
+    nodes, w = np.polynomial.hermite_e.hermegauss(60)
+    sd = fit.group_sds()["mean"].iloc[0]
+    b0 = fit.fixed_effects()["mean"].iloc[0]
+    theory = np.sum(w / (1 + np.exp(-(b0 + sd * nodes)))) / w.sum()
+    assert pa["mean"].iloc[0] == pytest.approx(theory, abs=0.02)
+    ng = fit.predict(new, kind="new_group")
+    assert (ng["upper"] - ng["lower"]).iloc[0] > 3 * (pa["upper"] - pa["lower"]).iloc[0]
+    everyone = pd.DataFrame({"g": np.arange(J)})
+    cond = fit.predict(everyone, kind="conditional")
+    rates = df.groupby("g")["y"].mean().to_numpy()
+    assert np.corrcoef(cond["mean"], rates)[0, 1] > 0.95
+    pd.testing.assert_frame_equal(fit.predict(new, kind="new_group"), ng)  # reproducible
+    with pytest.raises(ValueError, match="were not in the fitted data"):
+        fit.predict(pd.DataFrame({"g": [999]}), kind="conditional")
