@@ -16,6 +16,7 @@ import pandas as pd
 
 __all__ = [
     "coefficients",
+    "compare",
     "hyperparameter_draws",
     "icc",
     "loo",
@@ -529,3 +530,62 @@ def predict(
     out["mean"], out["lower"], out["upper"] = mu.mean(0), lo, hi
     out.attrs["kind"] = kind
     return out
+
+
+def compare(ml_fit, bayes_fit) -> pd.DataFrame:
+    """REML/ML and Bayesian estimates of a Gaussian formula model side by side.
+
+    Returns
+    -------
+    DataFrame
+        One row per quantity (fixed effects, group SDs, correlations, residual SD) with the
+        frequentist ``estimate`` and the Bayesian posterior ``mean``, ``lower``, ``upper``.
+    """
+    if _is_bayes(ml_fit) or not _is_bayes(bayes_fit):
+        raise ValueError("compare(ml_fit, bayes_fit): the REML/ML fit first, then the Bayesian")
+    if not hasattr(ml_fit, "lmm"):
+        raise ValueError("compare() covers linear mixed models (REML/ML fits) so far")
+    fe_ml, fe_b = ml_fit.fixed_effects(), bayes_fit.fixed_effects()
+    rows = [
+        {
+            "quantity": c,
+            "estimate": fe_ml.loc[c, "estimate"],
+            "mean": fe_b.loc[c, "mean"],
+            "lower": fe_b.loc[c, "lower"],
+            "upper": fe_b.loc[c, "upper"],
+        }
+        for c in fe_ml.index
+    ]
+    sd_ml, sd_b = ml_fit.group_sds(), bayes_fit.group_sds()
+    for (_, a), (_, b) in zip(sd_ml.iterrows(), sd_b.iterrows(), strict=True):
+        rows.append(
+            {
+                "quantity": f"sd[{a['group']}: {a['effect']}]",
+                "estimate": a["estimate"],
+                "mean": b["mean"],
+                "lower": b["lower"],
+                "upper": b["upper"],
+            }
+        )
+    cor_ml, cor_b = ml_fit.correlations(), bayes_fit.correlations()
+    for (_, a), (_, b) in zip(cor_ml.iterrows(), cor_b.iterrows(), strict=False):
+        rows.append(
+            {
+                "quantity": f"cor[{a['group']}: {a['var1']}, {a['var2']}]",
+                "estimate": a["estimate"],
+                "mean": b["mean"],
+                "lower": b["lower"],
+                "upper": b["upper"],
+            }
+        )
+    s = bayes_fit.sigma().iloc[0]
+    rows.append(
+        {
+            "quantity": "sigma",
+            "estimate": ml_fit.sigma(),
+            "mean": s["mean"],
+            "lower": s["lower"],
+            "upper": s["upper"],
+        }
+    )
+    return pd.DataFrame(rows).set_index("quantity")

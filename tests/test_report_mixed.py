@@ -158,3 +158,20 @@ def test_plot_ppc(pigs_bayes):
 
     ax = plots.plot_ppc(pigs_bayes.ppc(n_draws=20))
     assert len(ax.lines) == 20 + 1 + 1  # replicates, observed, legend proxy
+
+
+def test_compare_reml_and_bayes(pigs_reml, pigs_bayes):
+    table = report_mixed.compare(pigs_reml, pigs_bayes)
+    assert list(table.index) == [
+        "Intercept",
+        "week",
+        "sd[id: Intercept]",
+        "sd[id: week]",
+        "cor[id: Intercept, week]",
+        "sigma",
+    ]
+    assert table.loc["week", "estimate"] == pytest.approx(6.20990, abs=1e-5)
+    # every REML estimate lies inside the 95% posterior interval
+    assert ((table["lower"] < table["estimate"]) & (table["estimate"] < table["upper"])).all()
+    with pytest.raises(ValueError, match="the REML/ML fit first"):
+        report_mixed.compare(pigs_bayes, pigs_reml)
