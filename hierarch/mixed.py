@@ -594,13 +594,11 @@ class Model:
                 f"so far, not family {self.family!r} with link {self.link!r}"
             )
         b = pf.blocks[0]
-        weights = self.trials if self.family == "binomial" else np.ones(pf.n)
-        fam = "poisson" if self.family == "poisson" else "binomial"
-        glmm = fit_scalar_glmm(
-            pf.y, pf.X, b.codes, weights=weights, family=fam, n_agq=n_agq, offset=b.Z[:, 0] * 0.0
-        )
         if not np.allclose(b.Z[:, 0], 1.0):
             raise NotImplementedError("the Laplace/AGQ twin needs a random intercept (1 | g)")
+        weights = self.trials if self.family == "binomial" else np.ones(pf.n)
+        fam = "poisson" if self.family == "poisson" else "binomial"
+        glmm = fit_scalar_glmm(pf.y, pf.X, b.codes, weights=weights, family=fam, n_agq=n_agq)
         return GLMMMLFit(self, glmm, conf_level)
 
     # ------------------------------------------------------------------ fitting

@@ -76,7 +76,8 @@ def load_fit(path: str | Path) -> BayesFit:
     >>> fit = hierarch.load_fit("output/rats/fit.nc")  # doctest: +SKIP
     """
     idata = az.from_netcdf(str(path), engine="h5netcdf")
-    idata.load() if hasattr(idata, "load") else None
+    if hasattr(idata, "load"):  # read everything now: the file may be overwritten later
+        idata.load()
     try:
         spec = json.loads(idata.posterior.attrs[_SPEC_ATTR])
     except KeyError:
