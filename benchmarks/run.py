@@ -1,0 +1,251 @@
+"""hierarch vs the plain hand-written PyMC model, in one run.
+
+Every (case, implementation) runs in its own fresh Python process (a cold start: imports and
+compilation included), fits twice (the second, "warm refit", with a new seed in the same
+process) and reports wall time, the minimum bulk ESS over the hyperparameters, ESS per second
+(cold), the maximum R-hat, divergences and the process's peak memory.  The ratio column is
+hierarch's cold ESS/s over the plain model's, measured in the same run.
+
+    .venv/bin/python benchmarks/run.py            # all cases; writes benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/run.py rats pigs  # a subset
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CASES = ["rats", "cbpp", "pigs", "sleepstudy", "gauss_1m", "bernoulli_1m"]
+# plain PyMC on a million rows would take far beyond 15 minutes on 2 cores: skipped, and said
+SKIP_PLAIN = {
+    "gauss_1m": "plain PyMC model on 1,000,000 rows x 10,000 groups: > 15 min expected",
+    "bernoulli_1m": "plain PyMC model on 1,000,000 Bernoulli rows: > 15 min expected",
+}
+HYPER = {
+    "rats": ["mu", "tau"],
+    "cbpp": ["beta", "sd_herd"],
+    "pigs": ["beta", "sigma", "sd_id", "corr_id"],
+    "sleepstudy": ["beta", "sigma", "sd_Subject", "corr_Subject"],
+    "gauss_1m": ["beta", "sigma", "sd_g", "corr_g"],
+    "bernoulli_1m": ["beta", "sd_g"],
+}
+
+
+def _data(case):
+    import numpy as np
+    import pandas as pd
+
+    import hierarch
+
+    if case in ("rats", "cbpp", "pigs", "sleepstudy"):
+        return hierarch.load_dataset(case)
+    rng = np.random.default_rng(1)
+    if case == "gauss_1m":
+        n, J = 1_000_000, 10_000
+        g = rng.integers(0, J, n)
+        x = rng.standard_normal(n)
+        u = rng.multivariate_normal([0, 0], [[0.25, 0.02], [0.02, 0.0625]], size=J)
+        y = 1 + u[g, 0] + (0.5 + u[g, 1]) * x + rng.standard_normal(n)
+        return pd.DataFrame({"y": y, "x": x, "g": g})
+    n, J = 1_000_000, 1000
+    g = rng.integers(0, J, n)
+    x1, x2 = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    u = rng.normal(0, 0.7, J)
+    p = 1 / (1 + np.exp(-(-1 + 0.5 * x1 - 0.3 * x2 + u[g])))
+    return pd.DataFrame({"y": rng.binomial(1, p), "x1": x1, "x2": x2, "g": g})
+
+
+def _hierarch_fit(case, data, seed):
+    import hierarch
+
+    kw = {"random_seed": seed, "progressbar": False}
+    if case == "rats":
+        return hierarch.binomial_model(
+            "m", "n", "batch", data, multilevel=True, method="bayes", **kw
+        ).idata
+    formula = {
+        "cbpp": ("incidence | trials(size) ~ C(period) + (1 | herd)", "binomial"),
+        "pigs": ("weight ~ week + (week | id)", "gaussian"),
+        "sleepstudy": ("Reaction ~ Days + (Days | Subject)", "gaussian"),
+        "gauss_1m": ("y ~ x + (x | g)", "gaussian"),
+        "bernoulli_1m": ("y ~ x1 + x2 + (1 | g)", "bernoulli"),
+    }[case]
+    return hierarch.model(formula[0], data, family=formula[1]).fit(**kw).idata
+
+
+def _plain_fit(case, data, seed):
+    """The non-centred PyMC model a user would write by hand (nutpie, as hierarch uses)."""
+    import numpy as np
+    import pandas as pd
+    import pymc as pm
+
+    if case == "rats":
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0, 2.5)
+            tau = pm.HalfNormal("tau", 1)
+            z = pm.Normal("z", 0, 1, shape=len(data))
+            pm.Binomial(
+                "y",
+                n=data["n"].to_numpy(),
+                p=pm.math.invlogit(mu + tau * z),
+                observed=data["m"].to_numpy(),
+            )
+    elif case == "cbpp":
+        X = pd.get_dummies(data["period"].astype("category"), drop_first=True).to_numpy(float)
+        herd = pd.factorize(data["herd"], sort=True)[0]
+        with pm.Model() as m:
+            b0 = pm.Normal("b0", -1, 2.5)
+            b = pm.Normal("b", 0, 2.5, shape=X.shape[1])
+            sd = pm.HalfNormal("sd_herd", 1)
+            z = pm.Normal("z", 0, 1, shape=int(herd.max()) + 1)
+            pm.Binomial(
+                "y",
+                n=data["size"].to_numpy(),
+                observed=data["incidence"].to_numpy(),
+                p=pm.math.invlogit(b0 + X @ b + sd * z[herd]),
+            )
+            pm.Deterministic("beta", pm.math.concatenate([[b0], b]))
+    else:
+        yname, xname, gname = {
+            "pigs": ("weight", "week", "id"),
+            "sleepstudy": ("Reaction", "Days", "Subject"),
+        }[case]
+        y, x = data[yname].to_numpy(float), data[xname].to_numpy(float)
+        g = pd.factorize(data[gname], sort=True)[0]
+        sy, sx = y.std(), x.std()
+        with pm.Model() as m:
+            beta = pm.Normal("beta", mu=[y.mean(), 0], sigma=[2.5 * sy, 2.5 * sy / sx])
+            chol, corr, sds = pm.LKJCholeskyCov(
+                "chol", n=2, eta=2.0, sd_dist=pm.HalfNormal.dist(1.0, shape=2), compute_corr=True
+            )
+            scale = np.array([sy, sy / sx])
+            pm.Deterministic("sd", scale * sds)
+            pm.Deterministic("corr", corr)
+            z = pm.Normal("z", 0, 1, shape=(int(g.max()) + 1, 2))
+            bb = z @ (scale[:, None] * chol).T
+            sigma = pm.HalfNormal("sigma", sy)
+            pm.Normal("obs", beta[0] + bb[g, 0] + (beta[1] + bb[g, 1]) * x, sigma, observed=y)
+    with m:
+        return pm.sample(
+            nuts_sampler="nutpie", random_seed=seed, progressbar=False, target_accept=0.9
+        )
+
+
+def _measure(case, impl):
+    """Run in a child process: print one JSON line."""
+    import resource
+    import warnings
+
+    import arviz as az
+    import numpy as np
+
+    warnings.filterwarnings("ignore")
+    t0 = time.perf_counter()
+    data = _data(case)
+    fit = _hierarch_fit if impl == "hierarch" else _plain_fit
+    idata = fit(case, data, 1)
+    cold = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    fit(case, data, 2)
+    warm = time.perf_counter() - t1
+    names = (
+        HYPER[case]
+        if impl == "hierarch"
+        else {"rats": ["mu", "tau"], "cbpp": ["beta", "sd_herd"]}.get(
+            case, ["beta", "sigma", "sd", "corr"]
+        )
+    )
+    post = idata.posterior[names]
+    ess = az.ess(post, method="bulk")
+    rhat = az.rhat(post)
+    min_ess = float(np.nanmin([np.nanmin(ess[v].values) for v in names]))
+    max_rhat = float(np.nanmax([np.nanmax(rhat[v].values) for v in names]))
+    div = int(idata.sample_stats["diverging"].sum())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # GiB (ru_maxrss: KiB)
+    print(
+        json.dumps(
+            {
+                "case": case,
+                "impl": impl,
+                "cold_s": cold,
+                "warm_s": warm,
+                "min_ess": min_ess,
+                "ess_per_s": min_ess / cold,
+                "rhat": max_rhat,
+                "divergences": div,
+                "peak_gib": peak,
+            }
+        )
+    )
+
+
+def main(argv):
+    if len(argv) > 2 and argv[1] == "--child":
+        _measure(argv[2], argv[3])
+        return 0
+    cases = argv[1:] or CASES
+    rows, notes = [], []
+    for case in cases:
+        for impl in ("hierarch", "plain"):
+            if impl == "plain" and case in SKIP_PLAIN:
+                notes.append(f"- {case}: plain model skipped ({SKIP_PLAIN[case]}).")
+                continue
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", case, impl],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
+            line = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+            if proc.returncode or not line:
+                notes.append(f"- {case}/{impl} failed: {proc.stderr.strip()[-300:]}")
+                continue
+            rows.append(json.loads(line[-1]))
+            print(rows[-1], flush=True)
+    by = {(r["case"], r["impl"]): r for r in rows}
+    lines = [
+        "| case | impl | cold s | warm refit s | min bulk ESS | ESS/s (cold) | max R-hat "
+        "| divergences | peak GiB | ESS/s ratio vs plain |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        plain = by.get((r["case"], "plain"))
+        ratio = (
+            f"{r['ess_per_s'] / plain['ess_per_s']:.1f}x"
+            if r["impl"] == "hierarch" and plain
+            else ""
+        )
+        lines.append(
+            f"| {r['case']} | {r['impl']} | {r['cold_s']:.1f} | {r['warm_s']:.1f} | "
+            f"{r['min_ess']:.0f} | {r['ess_per_s']:.1f} | {r['rhat']:.3f} | {r['divergences']} "
+            f"| {r['peak_gib']:.2f} | {ratio} |"
+        )
+    machine = (
+        f"{platform.node()}: {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}"
+    )
+    text = "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            f"Produced by `benchmarks/run.py` in one run, {time.strftime('%Y-%m-%d')}, "
+            f"on {machine} "
+            "(2 cores, 24 GiB). 4 chains x 1000 draws after 1000 tuning steps, nutpie for both.",
+            "",
+            *lines,
+            "",
+            *notes,
+        ]
+    )
+    print(text)
+    if not argv[1:]:
+        (Path(__file__).parent / "RESULTS.md").write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
