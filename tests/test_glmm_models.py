@@ -209,3 +209,17 @@ def test_population_averaged_vs_conditional_predictions(seed):
     pd.testing.assert_frame_equal(fit.predict(new, kind="new_group"), ng)  # reproducible
     with pytest.raises(ValueError, match="were not in the fitted data"):
         fit.predict(pd.DataFrame({"g": [999]}), kind="conditional")
+
+
+def test_glmm_auto_parameterization(rng):
+    cbpp = hierarch.model(
+        "incidence | trials(size) ~ C(period) + (1 | herd)",
+        hierarch.load_dataset("cbpp"),
+        family="binomial",
+    )
+    assert cbpp.parameterization == {"herd": "non-centred"}  # ~60 cattle per herd, p ~ 0.1
+    n, J = 20000, 20  # 1,000 Bernoulli rows per group: the data dominate the prior
+    df = pd.DataFrame({"y": rng.binomial(1, 0.3, n), "g": rng.integers(0, J, n)})
+    m = hierarch.model("y ~ 1 + (1 | g)", df, family="bernoulli")
+    assert m.parameterization == {"g": "centred"}
+    assert "c_g" in m.build().named_vars
