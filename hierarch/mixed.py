@@ -675,8 +675,14 @@ class Model:
                 f"method must be 'bayes', 'reml', 'ml', 'laplace' or 'agq', got {method!r}"
             )
         settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
+        notes = []
         if marginalize == "auto":
             marginalize = self.can_marginalize
+            if not marginalize and self.family == "gaussian":
+                notes.append(
+                    "group effects not integrated out: exact marginalization covers "
+                    "one grouping factor so far; the plain model was sampled"
+                )
         if marginalize:
             idata, backend = sample(self.build_marginal(), settings, progressbar=progressbar)
             self._add_group_effects(idata, random_seed)
@@ -702,6 +708,7 @@ class Model:
             "backend": backend,
             "parameterization": "marginalized" if marginalize else self.parameterization,
             "marginalized": bool(marginalize),
+            "notes": notes,
         }
         fit = MixedBayesFit(idata, spec)
         fit._model = self

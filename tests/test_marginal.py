@@ -88,3 +88,12 @@ def test_crossed_models_are_not_marginalized():
     assert not m.can_marginalize
     with pytest.raises(ValueError, match="one grouping factor"):
         m.build_marginal()
+
+
+@pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # a short run
+def test_fallback_to_the_plain_model_is_noted(seed):
+    fit = hierarch.model(
+        "diameter ~ 1 + (1 | plate) + (1 | sample)", hierarch.load_dataset("penicillin")
+    ).fit(random_seed=seed, progressbar=False, draws=100, tune=100, chains=2)
+    assert fit.spec["marginalized"] is False
+    assert "exact marginalization covers one grouping factor" in fit.spec["notes"][0]
