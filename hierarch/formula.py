@@ -94,10 +94,22 @@ class ParsedFormula:
     fixed_terms: list[str]
     fixed_design: object = None  # formulae design of the fixed part (to evaluate new data)
     columns_used: tuple[str, ...] = ()
+    offset: np.ndarray | None = None  # sum of the ``offset(expr)`` terms (link scale)
+    offset_terms: tuple[str, ...] = ()
 
     def new_X(self, newdata: pd.DataFrame) -> np.ndarray:
         """The fixed-effect design for new rows."""
         return np.asarray(self.fixed_design.evaluate_new_data(newdata).design_matrix, dtype=float)
+
+    def new_offset(self, newdata: pd.DataFrame) -> np.ndarray:
+        """The offset of new rows (zeros without ``offset()`` terms)."""
+        if not self.offset_terms:
+            return np.zeros(len(newdata))
+        return _offset_values(self.offset_terms, newdata)
+
+    @property
+    def offset_or_zero(self) -> np.ndarray:
+        return np.zeros(self.n) if self.offset is None else self.offset
 
     @property
     def n(self) -> int:
@@ -199,6 +211,37 @@ def _design(expr: str, data: pd.DataFrame):
     return dm.common.as_dataframe().astype(float), dm.common
 
 
+_OFFSET = re.compile(r"^offset\((.*)\)$", re.S)
+
+
+def _split_offsets(fixed: str) -> tuple[str, tuple[str, ...]]:
+    """Take ``offset(expr)`` terms out of the fixed part (lme4 / R syntax)."""
+    keep, offsets = [], []
+    for term in _split_top(fixed, "+"):
+        m = _OFFSET.match(term.strip())
+        if m:
+            offsets.append(m.group(1).strip())
+        else:
+            keep.append(term.strip())
+    rest = " + ".join(t for t in keep if t) or "1"
+    return rest, tuple(offsets)
+
+
+def _offset_values(terms: tuple[str, ...], data: pd.DataFrame) -> np.ndarray:
+    total = np.zeros(len(data))
+    for expr in terms:
+        _check_names(expr, data, f"the offset offset({expr})")
+        df, _ = _design(f"0 + {expr}", data)
+        if df.shape[1] != 1:
+            raise FormulaError(f"offset({expr}) must give one numeric column")
+        vals = df.to_numpy()[:, 0]
+        if not np.all(np.isfinite(vals)):
+            rows = data.index[~np.isfinite(vals)][:10].tolist()
+            raise FormulaError(f"offset({expr}) is not finite in rows {rows} (log of 0?)")
+        total = total + vals
+    return total
+
+
 def _expand_factor(factor: str) -> list[str]:
     """``a/b`` -> ``[a, a:b]``; ``a/b/c`` -> ``[a, a:b, a:b:c]``; otherwise ``[factor]``."""
     parts = [p.strip() for p in factor.split("/")]
@@ -248,6 +291,7 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
     if not isinstance(data, pd.DataFrame):
         raise FormulaError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     response, fixed, bars = split_formula(formula)
+    fixed, offset_terms = _split_offsets(fixed)
     _check_names(response, data, "the response")
     _check_names(fixed, data, "the fixed effects")
     for expr, factor, _ in bars:
@@ -263,7 +307,7 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
         )
     used = {
         m.group(0)
-        for part in [fixed] + [e for e, _, _ in bars]
+        for part in [fixed, *offset_terms] + [e for e, _, _ in bars]
         for m in _IDENT.finditer(part)
         if m.group(0) in data.columns
     }
@@ -281,6 +325,7 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
             rows = data.index[~np.isfinite(data[col].to_numpy(dtype=float))][:10].tolist()
             raise FormulaError(f"column {col!r} has infinite values in rows {rows}")
     Xdf, fixed_design = _design(fixed, data)
+    offset = _offset_values(offset_terms, data) if offset_terms else None
     blocks: list[REBlock] = []
     for expr, factor, correlated in bars:
         Zdf, zdesign = _design(expr, data)
@@ -301,6 +346,8 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
         blocks=blocks,
         fixed_terms=[t.strip() for t in fixed.split("+")],
         fixed_design=fixed_design,
+        offset=offset,
+        offset_terms=offset_terms,
         columns_used=tuple(
             [response]
             + sorted(used)

@@ -7,6 +7,7 @@ returns the PyMC graph; ``Model.fit(method=...)`` fits it: ``"bayes"`` samples w
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -359,7 +360,7 @@ class Model:
         codes = pf.blocks[0].codes
         J = pf.blocks[0].n_levels
         Z = np.hstack([b.Z for b in pf.blocks])
-        X, y = pf.X, pf.y
+        X, y = pf.X, pf.y - pf.offset_or_zero  # a known offset moves the response
 
         def gsum(w):
             return np.bincount(codes, weights=w, minlength=J)
@@ -526,6 +527,9 @@ class Model:
             X = pm.Data("X", pf.X if cells is None else cells["X"], dims=(obs, "coef"))
             beta = self._beta(pm)
             mu = X @ beta
+            if pf.offset is not None:
+                off = pf.offset if cells is None else cells["offset"]
+                mu = mu + pm.Data("offset", off, dims=obs)
             centred_cols: set[str] = set()  # fixed columns already used as a centring mean
             for i, (bname, b) in enumerate(zip(self.block_names, pf.blocks, strict=True)):
                 codes = pm.Data(
@@ -580,7 +584,9 @@ class Model:
         if not self.aggregate or self.family not in ("bernoulli", "binomial"):
             return None
         pf = self.parsed
-        key = np.column_stack([pf.X] + [np.column_stack([b.codes, b.Z]) for b in pf.blocks])
+        key = np.column_stack(
+            [pf.X, pf.offset_or_zero] + [np.column_stack([b.codes, b.Z]) for b in pf.blocks]
+        )
         uniq, inverse = np.unique(key, axis=0, return_inverse=True)
         inverse = inverse.ravel()
         if len(uniq) == pf.n:
@@ -589,6 +595,7 @@ class Model:
         first = np.unique(inverse, return_index=True)[1]
         return {
             "X": pf.X[first],
+            "offset": pf.offset_or_zero[first],
             "codes": [b.codes[first] for b in pf.blocks],
             "Z": [b.Z[first] for b in pf.blocks],
             "y": np.bincount(inverse, weights=pf.y).astype(np.int64),
@@ -596,34 +603,31 @@ class Model:
         }
 
     def _fit_glmm_ml(self, method: str, n_agq: int, conf_level: float):
-        from hierarch.freq.glmm import fit_scalar_glmm
+        from hierarch.freq.laplace import LAPLACE_FAMILIES, fit_glmm
 
         pf = self.parsed
         if method == "agq" and n_agq < 2:
             n_agq = 25
         if method == "laplace":
             n_agq = 1
-        if len(pf.blocks) != 1 or pf.blocks[0].k != 1:
-            raise NotImplementedError(
-                f"method {method!r} handles one scalar random effect per group so far "
-                f"(this model has {sum(b.k for b in pf.blocks)} random-effect terms); "
-                "use method='bayes'"
-                if method == "laplace"
-                else "adaptive quadrature (method='agq') needs a single scalar random effect; "
-                "this model has more: use method='laplace' or 'bayes'"
+        if n_agq > 1 and (len(pf.blocks) != 1 or pf.blocks[0].k != 1):
+            raise ValueError(
+                "adaptive quadrature (method='agq') needs a single scalar random effect; this "
+                f"model has {sum(b.k for b in pf.blocks)} random-effect terms "
+                f"({', '.join(self.block_names)}): use method='laplace' or 'bayes'"
             )
-        canonical = {"binomial": "logit", "bernoulli": "logit", "poisson": "log"}
-        if canonical.get(self.family) != self.link:
-            raise NotImplementedError(
-                f"the Laplace/AGQ twin covers binomial and Bernoulli (logit) and Poisson (log) "
-                f"so far, not family {self.family!r} with link {self.link!r}"
-            )
-        b = pf.blocks[0]
-        if not np.allclose(b.Z[:, 0], 1.0):
-            raise NotImplementedError("the Laplace/AGQ twin needs a random intercept (1 | g)")
-        weights = self.trials if self.family == "binomial" else np.ones(pf.n)
-        fam = "poisson" if self.family == "poisson" else "binomial"
-        glmm = fit_scalar_glmm(pf.y, pf.X, b.codes, weights=weights, family=fam, n_agq=n_agq)
+        if self.family not in LAPLACE_FAMILIES:
+            raise ValueError(f"no Laplace twin for family {self.family!r}")
+        glmm = fit_glmm(
+            pf.y,
+            pf.X,
+            [(b.Z, b.codes, b.n_levels) for b in pf.blocks],
+            family=self.family,
+            link=self.link,
+            trials=self.trials if self.family == "binomial" else None,
+            offset=pf.offset,
+            n_agq=n_agq,
+        )
         return GLMMMLFit(self, glmm, conf_level)
 
     # ------------------------------------------------------------------ fitting
@@ -667,7 +671,10 @@ class Model:
                     f"method {method!r} fits linear mixed models; for family "
                     f"{self.family!r} use method='laplace' or 'agq'"
                 )
-            return MixedMLFit(self, fit_lmm(self.parsed, reml=method == "reml"), conf_level)
+            pf = self.parsed
+            if pf.offset is not None:  # a known offset moves the response
+                pf = dataclasses.replace(pf, y=pf.y - pf.offset)
+            return MixedMLFit(self, fit_lmm(pf, reml=method == "reml"), conf_level)
         if method in ("laplace", "agq"):
             return self._fit_glmm_ml(method, n_agq, conf_level)
         if method != "bayes":
@@ -827,6 +834,11 @@ class MixedMLFit(_MixedReports):
     @property
     def method(self) -> str:
         return self.lmm.method
+
+    @property
+    def ml(self) -> LMMFit:
+        """The estimates in the form the shared reporting functions read."""
+        return self.lmm
 
     def fixed_effects(self) -> pd.DataFrame:
         """Estimates, standard errors and Wald intervals of the fixed effects."""
@@ -1044,10 +1056,15 @@ class MixedBayesFit(_MixedReports, BayesFit):
         return df
 
     def group_sds(self) -> pd.DataFrame:
-        """Posterior summaries of the group SDs, one row per block and effect."""
+        """Posterior summaries of the group SDs, one row per block and effect; ``kind`` marks
+        an observation-level effect (one level per row) as ``overdispersion``."""
+        model = self.model
         rows = []
-        for blk in self.spec["blocks"]:
+        for blk, b in zip(self.spec["blocks"], model.parsed.blocks, strict=True):
             df = self._summ(f"sd_{blk['name']}")
+            df.insert(
+                0, "kind", "overdispersion" if _is_observation_level(b, model.parsed.n) else "group"
+            )
             df.insert(0, "effect", blk["columns"])
             df.insert(0, "group", blk["factor"])
             rows.append(df)
@@ -1124,8 +1141,46 @@ class MixedBayesFit(_MixedReports, BayesFit):
     __repr__ = __str__
 
 
-class GLMMMLFit:
-    """Laplace / adaptive-quadrature fit of a GLMM with one random intercept."""
+def _is_observation_level(block, n_obs: int) -> bool:
+    """A scalar intercept whose every level has exactly one row: an overdispersion term."""
+    return (
+        block.columns == ["Intercept"]
+        and block.n_levels == n_obs
+        and np.all(np.bincount(block.codes, minlength=block.n_levels) == 1)
+    )
+
+
+def _sd_rows(model: Model, values) -> list[dict]:
+    """Rows of a group-SD table; observation-level effects are labelled as overdispersion."""
+    rows = []
+    pf = model.parsed
+    for bname, b, v in zip(model.block_names, pf.blocks, values, strict=True):
+        obs_level = _is_observation_level(b, pf.n)
+        for c, col in enumerate(b.columns):
+            rows.append(
+                {
+                    "group": b.factor,
+                    "effect": col,
+                    "kind": "overdispersion" if obs_level else "group",
+                    **v(c),
+                }
+            )
+    return rows
+
+
+class GLMMMLFit(_MixedReports):
+    """Laplace / adaptive-quadrature maximum-likelihood fit of a GLMM (the frequentist twin
+    of a non-Gaussian formula model; see :func:`hierarch.freq.laplace.fit_glmm`).
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> m = hierarch.model("incidence | trials(size) ~ C(period) + (1 | herd)",
+    ...                    hierarch.load_dataset("cbpp"), family="binomial")
+    >>> fit = m.fit(method="agq", n_agq=25)
+    >>> round(fit.loglik, 2)
+    -91.98
+    """
 
     def __init__(self, model: Model, glmm, conf_level: float = 0.95) -> None:
         self.model = model
@@ -1136,41 +1191,145 @@ class GLMMMLFit:
     def method(self) -> str:
         return "laplace" if self.glmm.n_agq == 1 else "agq"
 
+    @property
+    def ml(self):
+        """The estimates in the form the shared reporting functions read."""
+        from types import SimpleNamespace
+
+        g = self.glmm
+        return SimpleNamespace(
+            beta=g.beta,
+            vcov=g.vcov,
+            cov=g.cov,
+            blocks=self.model.parsed.blocks,
+            ranef=g.ranef,
+            condvar=g.condvar,
+            sigma=0.0,
+        )
+
+    @property
+    def loglik(self) -> float:
+        return self.glmm.loglik
+
+    @property
+    def aic(self) -> float:
+        return self.glmm.aic
+
+    @property
+    def bic(self) -> float:
+        return self.glmm.bic
+
     def fixed_effects(self) -> pd.DataFrame:
-        """Estimates, standard errors (lme4's Hessian-based default) and Wald intervals."""
+        """Estimates, standard errors (lme4's Hessian-based default), z values, p-values and
+        Wald intervals (link scale)."""
         z = _z(self.conf_level)
         g = self.glmm
         df = pd.DataFrame(
             {"estimate": g.beta, "se": g.se}, index=pd.Index(self.model.parsed.x_names, name="coef")
         )
+        df["z"] = df["estimate"] / df["se"]
+        df["p"] = 2 * stats.norm.sf(np.abs(df["z"]))
         df["lower"], df["upper"] = df["estimate"] - z * df["se"], df["estimate"] + z * df["se"]
         return df
 
-    def group_sds(self) -> pd.DataFrame:
-        b = self.model.parsed.blocks[0]
-        return pd.DataFrame([{"group": b.factor, "effect": "Intercept", "estimate": self.glmm.tau}])
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components as lme4's ``as.data.frame(VarCorr(fit))`` (link scale)."""
+        rows = []
+        for b, C in zip(self.model.parsed.blocks, self.glmm.cov, strict=True):
+            sd = np.sqrt(np.diag(C))
+            for i, col in enumerate(b.columns):
+                rows.append(
+                    {
+                        "group": b.factor,
+                        "var1": col,
+                        "var2": np.nan,
+                        "vcov": C[i, i],
+                        "sdcor": sd[i],
+                    }
+                )
+            for i in range(b.k):
+                for j in range(i + 1, b.k):
+                    cor = C[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else np.nan
+                    rows.append(
+                        {
+                            "group": b.factor,
+                            "var1": b.columns[i],
+                            "var2": b.columns[j],
+                            "vcov": C[i, j],
+                            "sdcor": cor,
+                        }
+                    )
+        return pd.DataFrame(rows)
 
-    def ranef(self) -> pd.DataFrame:
-        """Conditional modes with conditional SDs."""
-        b = self.model.parsed.blocks[0]
+    def group_sds(self) -> pd.DataFrame:
+        """Random-effect SDs (link scale), one row per block and effect; ``kind`` marks an
+        observation-level effect (one level per row) as ``overdispersion``."""
         return pd.DataFrame(
-            {"Intercept": self.glmm.ranef, "se_Intercept": np.sqrt(self.glmm.condvar)},
-            index=pd.Index(b.levels, name=b.factor),
+            _sd_rows(
+                self.model,
+                [lambda c, C=C: {"estimate": float(np.sqrt(C[c, c]))} for C in self.glmm.cov],
+            )
+        )
+
+    def correlations(self) -> pd.DataFrame:
+        vc = self.varcorr()
+        cor = vc[vc["var2"].notna()]
+        return cor.rename(columns={"sdcor": "estimate"})[["group", "var1", "var2", "estimate"]]
+
+    def dispersion(self) -> pd.DataFrame:
+        """The family's extra parameter (negative binomial ``k`` with ``Var = mu + mu^2/k``,
+        gamma shape, beta precision ``phi``); empty for binomial / Poisson."""
+        d = self.glmm.dispersion
+        return pd.DataFrame([{"parameter": d[0], "estimate": d[1]}] if d else [])
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes by block with conditional SDs (``se_<effect>``)."""
+        out = {}
+        for i, (name, b) in enumerate(zip(self.model.block_names, self.model.parsed.blocks)):
+            df = pd.DataFrame(
+                self.glmm.ranef[i], index=pd.Index(b.levels, name=b.factor), columns=b.columns
+            )
+            for c, col in enumerate(b.columns):
+                df[f"se_{col}"] = np.sqrt(self.glmm.condvar[i][:, c, c])
+            out[name] = df
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Per-group coefficients: fixed effect + conditional mode (lme4's ``coef``)."""
+        return _coef_table(
+            self.model,
+            dict(enumerate(self.glmm.ranef)),
+            dict(zip(self.model.parsed.x_names, self.glmm.beta, strict=True)),
         )
 
     def __str__(self) -> str:
         g = self.glmm
         how = "Laplace" if g.n_agq == 1 else f"adaptive Gauss-Hermite quadrature ({g.n_agq})"
-        b = self.model.parsed.blocks[0]
+        pf = self.model.parsed
         lines = [
             f"Generalized linear mixed model fit by maximum likelihood ({how})",
             f"Family: {self.model.family} ({self.model.link})",
             f"Formula: {self.model.formula}",
-            f"log-likelihood: {g.loglik:.4f}   AIC: {g.aic:.2f}",
+            f"log-likelihood: {g.loglik:.4f}   AIC: {g.aic:.2f}   BIC: {g.bic:.2f}",
             "",
-            "Random effects:",
-            f"  {b.factor:<14s}{'Intercept':<14s} SD {g.tau:.4f}",
-            f"Number of obs: {g.n_obs}; groups: {b.factor}, {b.n_levels}",
+            "Random effects (link scale):",
+        ]
+        for _, r in self.varcorr().iterrows():
+            if pd.isna(r["var2"]):
+                blk = next(b for b in pf.blocks if b.factor == r["group"])
+                tag = "  (overdispersion)" if _is_observation_level(blk, pf.n) else ""
+                lines.append(f"  {r['group']:<14s}{r['var1']:<14s} SD {r['sdcor']:.4f}{tag}")
+            else:
+                value = f"{r['sdcor']:.3f}" if np.isfinite(r["sdcor"]) else "undefined"
+                lines.append(
+                    f"  {r['group']:<14s}{'cor(' + r['var1'] + ', ' + r['var2'] + ')':<14s}"
+                    f"    {value}"
+                )
+        if g.dispersion:
+            lines.append(f"  {self.model.family} {g.dispersion[0]}: {g.dispersion[1]:.4f}")
+        ng = ", ".join(f"{b.factor}, {b.n_levels}" for b in _unique_factors(pf.blocks))
+        lines += [
+            f"Number of obs: {g.n_obs}; groups: {ng}",
             "",
             "Fixed effects:",
             self.fixed_effects().round(5).to_string(),

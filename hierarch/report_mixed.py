@@ -66,7 +66,7 @@ def _draws(fit, seed: int | None = None) -> _Draws:
         # GLMMs have no residual SD: zeros keep the (link-scale) arithmetic uniform
         sigma = _stack(post["sigma"]) if "sigma" in post else np.zeros(len(beta))
         return _Draws(beta, sigma, chols, ranef)
-    lm = fit.lmm
+    lm = fit.ml
     rng = np.random.default_rng(seed if seed is not None else 0)
     beta = rng.multivariate_normal(lm.beta, lm.vcov, size=_ML_DRAWS, method="eigh")
     chols = []
@@ -134,7 +134,7 @@ def coefficients(fit, factor: str | None = None) -> pd.DataFrame:
         from scipy import stats
 
         z = stats.norm.ppf(0.5 + level / 2)
-        lm = fit.lmm
+        lm = fit.ml
         for c, name in enumerate(x_names):
             est = np.full(len(levels), lm.beta[c])
             var = np.full(len(levels), lm.vcov[c, c])
@@ -278,7 +278,7 @@ def new_group(
         out = pd.DataFrame(rows).set_index("coef")
     else:
         X = pf.new_X(newdata)
-        mu = d.beta @ X.T
+        mu = d.beta @ X.T + pf.new_offset(newdata)
         for i, blk in enumerate(pf.blocks):
             mu = mu + b_new[i] @ blk.new_Z(newdata).T
         y = mu + d.sigma[:, None] * rng.standard_normal(mu.shape)
@@ -329,7 +329,7 @@ def _linear_predictor(fit, S: int | None = None, seed: int | None = None):
     idx = np.arange(d.beta.shape[0])
     if S is not None and S < len(idx):
         idx = np.linspace(0, len(idx) - 1, S).round().astype(int)  # evenly thinned
-    eta = d.beta[idx] @ pf.X.T
+    eta = d.beta[idx] @ pf.X.T + pf.offset_or_zero
     for i, b in enumerate(pf.blocks):
         eta = eta + np.einsum("sne,ne->sn", d.ranef[i][idx][:, b.codes, :], b.Z)
     return eta, idx
@@ -487,7 +487,7 @@ def predict(
     d = _draws(fit)
     seed = random_seed if random_seed is not None else fit.spec["sampler"]["random_seed"]
     rng = np.random.default_rng(seed)
-    eta = d.beta @ pf.new_X(newdata).T  # (S, m)
+    eta = d.beta @ pf.new_X(newdata).T + pf.new_offset(newdata)  # (S, m)
     Zs = [b.new_Z(newdata) for b in pf.blocks]
     S = eta.shape[0]
     if kind == "conditional":
@@ -533,18 +533,18 @@ def predict(
 
 
 def compare(ml_fit, bayes_fit) -> pd.DataFrame:
-    """REML/ML and Bayesian estimates of a Gaussian formula model side by side.
+    """Frequentist (REML/ML, Laplace, AGQ) and Bayesian estimates of a formula model side
+    by side.
 
     Returns
     -------
     DataFrame
-        One row per quantity (fixed effects, group SDs, correlations, residual SD) with the
-        frequentist ``estimate`` and the Bayesian posterior ``mean``, ``lower``, ``upper``.
+        One row per quantity (fixed effects, group SDs, correlations, residual SD or the
+        family's dispersion parameter) with the frequentist ``estimate`` and the Bayesian
+        posterior ``mean``, ``lower``, ``upper``.
     """
     if _is_bayes(ml_fit) or not _is_bayes(bayes_fit):
         raise ValueError("compare(ml_fit, bayes_fit): the REML/ML fit first, then the Bayesian")
-    if not hasattr(ml_fit, "lmm"):
-        raise ValueError("compare() covers linear mixed models (REML/ML fits) so far")
     fe_ml, fe_b = ml_fit.fixed_effects(), bayes_fit.fixed_effects()
     rows = [
         {
@@ -578,14 +578,22 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
                 "upper": b["upper"],
             }
         )
-    s = bayes_fit.sigma().iloc[0]
-    rows.append(
-        {
-            "quantity": "sigma",
-            "estimate": ml_fit.sigma(),
-            "mean": s["mean"],
-            "lower": s["lower"],
-            "upper": s["upper"],
-        }
-    )
+    extra = []
+    if hasattr(ml_fit, "lmm"):
+        extra.append(("sigma", ml_fit.sigma(), "sigma"))
+    elif ml_fit.glmm.dispersion is not None:
+        name, value = ml_fit.glmm.dispersion
+        # the Bayesian model's name for the same parameter (see hierarch.families)
+        extra.append((name, value, {"k": "alpha", "shape": "shape", "phi": "kappa"}[name]))
+    for label, value, var in extra:
+        s = bayes_fit._summ(var).iloc[0]
+        rows.append(
+            {
+                "quantity": label,
+                "estimate": value,
+                "mean": s["mean"],
+                "lower": s["lower"],
+                "upper": s["upper"],
+            }
+        )
     return pd.DataFrame(rows).set_index("quantity")

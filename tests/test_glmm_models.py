@@ -86,8 +86,8 @@ def test_rats_as_a_formula_gives_the_binomial_hierarchy_results(rats, rats_ml):
         method="laplace"
     )
     assert fit.glmm.beta[0] == pytest.approx(rats_ml.mu, abs=1e-8)
-    assert fit.glmm.tau == pytest.approx(rats_ml.tau, abs=1e-8)
-    np.testing.assert_allclose(fit.glmm.ranef, rats_ml.glmm.ranef, atol=1e-8)
+    assert fit.group_sds()["estimate"].iloc[0] == pytest.approx(rats_ml.tau, abs=1e-8)
+    np.testing.assert_allclose(fit.glmm.ranef[0][:, 0], rats_ml.glmm.ranef, atol=1e-8)
 
 
 @pytest.mark.parametrize("method,key", [("laplace", "cbpp_laplace"), ("agq", "cbpp_agq25")])
@@ -98,7 +98,7 @@ def test_cbpp_twin_matches_glmer(cbpp_model, method, key):
     fit = cbpp_model.fit(method=method, n_agq=25)
     ref = REF[key]
     np.testing.assert_allclose(fit.glmm.beta, list(ref["fixef"].values()), rtol=5e-3)
-    assert fit.glmm.tau == pytest.approx(ref["re_sd"], rel=5e-3)
+    assert fit.glmm.theta[0] == pytest.approx(ref["re_sd"], rel=5e-3)
     full = ref["logLik"] + (ref["saturated_logLik"] if method == "agq" else 0.0)
     assert fit.glmm.loglik == pytest.approx(full, abs=0.01)
     assert "Generalized linear mixed model fit by maximum likelihood" in str(fit)
@@ -106,7 +106,7 @@ def test_cbpp_twin_matches_glmer(cbpp_model, method, key):
 
 def test_twin_rejects_what_it_cannot_do(rng):
     df = _df(rng).assign(y=rng.poisson(2, 60))
-    with pytest.raises(NotImplementedError, match="adaptive quadrature .* single scalar"):
+    with pytest.raises(ValueError, match="adaptive quadrature .* single scalar"):
         hierarch.model("y ~ x + (x | g)", df, family="poisson").fit(method="agq")
     with pytest.raises(ValueError, match="use method='laplace' or 'agq'"):
         hierarch.model("y ~ x + (1 | g)", df, family="poisson").fit(method="reml")
@@ -136,7 +136,7 @@ def test_cbpp_bayes_default_fit(cbpp_model, seed):
     fe = fit.fixed_effects()
     assert (np.abs(fe["mean"] - lap.glmm.beta) < 2 * fe["sd"]).all()
     sd = fit.group_sds().iloc[0]
-    assert abs(sd["mean"] - lap.glmm.tau) < 2 * sd["sd"]
+    assert abs(sd["mean"] - lap.glmm.theta[0]) < 2 * sd["sd"]
 
 
 @pytest.mark.statistical
