@@ -1154,7 +1154,7 @@ def _sd_rows(model: Model, values) -> list[dict]:
     """Rows of a group-SD table; observation-level effects are labelled as overdispersion."""
     rows = []
     pf = model.parsed
-    for bname, b, v in zip(model.block_names, pf.blocks, values, strict=True):
+    for b, v in zip(pf.blocks, values, strict=True):
         obs_level = _is_observation_level(b, pf.n)
         for c, col in enumerate(b.columns):
             rows.append(
@@ -1285,7 +1285,9 @@ class GLMMMLFit(_MixedReports):
     def ranef(self) -> dict[str, pd.DataFrame]:
         """Conditional modes by block with conditional SDs (``se_<effect>``)."""
         out = {}
-        for i, (name, b) in enumerate(zip(self.model.block_names, self.model.parsed.blocks)):
+        for i, (name, b) in enumerate(
+            zip(self.model.block_names, self.model.parsed.blocks, strict=True)
+        ):
             df = pd.DataFrame(
                 self.glmm.ranef[i], index=pd.Index(b.levels, name=b.factor), columns=b.columns
             )

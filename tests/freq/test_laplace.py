@@ -136,7 +136,9 @@ def test_conditional_modes_and_variances(fits, key):
     ranef = fit.ranef()
     for factor, r in ref["ranef"].items():
         name = next(
-            n for n, b in zip(fit.model.block_names, fit.model.parsed.blocks) if b.factor == factor
+            n
+            for n, b in zip(fit.model.block_names, fit.model.parsed.blocks, strict=True)
+            if b.factor == factor
         )
         ours = ranef[name].copy()
         ours.index = ours.index.astype(str)
