@@ -797,28 +797,29 @@ class _MixedReports:
 
         return report_mixed.loo(self)
 
-    def coefficients(self, factor: str | None = None) -> pd.DataFrame:
+    def coefficients(self, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
         """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
         from hierarch import report_mixed
 
-        return report_mixed.coefficients(self, factor)
+        return report_mixed.coefficients(self, factor, scale)
 
-    def shrinkage(self, factor: str | None = None) -> pd.DataFrame:
+    def shrinkage(self, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
         """No / partial / complete pooling per group (see :func:`report_mixed.shrinkage`)."""
         from hierarch import report_mixed
 
-        return report_mixed.shrinkage(self, factor)
+        return report_mixed.shrinkage(self, factor, scale)
 
     def new_group(
         self,
         newdata: pd.DataFrame | None = None,
         prob: float | None = None,
         random_seed: int | None = None,
+        scale: str = "link",
     ) -> pd.DataFrame:
         """Predictions for a new group (see :func:`report_mixed.new_group`)."""
         from hierarch import report_mixed
 
-        return report_mixed.new_group(self, newdata, prob, random_seed)
+        return report_mixed.new_group(self, newdata, prob, random_seed, scale)
 
 
 class MixedMLFit(_MixedReports):

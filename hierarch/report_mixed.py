@@ -94,17 +94,47 @@ def _interval(x: np.ndarray, level: float, axis: int = 0):
     return np.quantile(x, [a, 1 - a], axis=axis)
 
 
-def coefficients(fit, factor: str | None = None) -> pd.DataFrame:
+def _check_scale(model, scale: str, what: str) -> bool:
+    """True when results go to the response scale; checks that this is well defined."""
+    if scale not in ("link", "response"):
+        raise ValueError(f"scale must be 'link' or 'response', got {scale!r}")
+    if scale == "link" or model.link == "identity":
+        return False
+    if model.parsed.x_names != ["Intercept"]:
+        raise ValueError(
+            f"{what} on the response scale needs an intercept-only fixed part (a group's "
+            f"mean response then does not depend on covariates); this model has "
+            f"{', '.join(model.parsed.x_names)}: use scale='link' or predict()"
+        )
+    return True
+
+
+def _inv(model, x):
+    return _mean(model.link, x)
+
+
+def coefficients(fit, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
     """Per-group coefficients (fixed effect + the group's random effect) with intervals.
+
+    Parameters
+    ----------
+    fit : MixedMLFit, GLMMMLFit or MixedBayesFit
+    factor : str, optional
+        Grouping factor (default: the first).
+    scale : {"link", "response"}
+        For GLMMs with an intercept-only fixed part, ``"response"`` reports each group's mean
+        response (``g^-1`` of the coefficient: a probability, a rate, ...).
 
     Returns
     -------
     pandas.DataFrame
         Long format: ``group``, ``coef``, ``estimate``, ``lower``, ``upper``.  For ML fits the
         estimate is lme4's ``coef()`` and the interval uses the conditional variance plus the
-        fixed effect's variance; for Bayesian fits, posterior mean and central interval.
+        fixed effect's variance (transformed by ``g^-1`` on the response scale); for Bayesian
+        fits, posterior mean and central interval of the coefficient (or of ``g^-1`` of it).
     """
     model = fit.model
+    response = _check_scale(model, scale, "coefficients()")
     factor, idx = _factor_blocks(model, factor)
     levels = model.parsed.blocks[idx[0]].levels
     x_names = model.parsed.x_names
@@ -118,6 +148,8 @@ def coefficients(fit, factor: str | None = None) -> pd.DataFrame:
                 blk = model.parsed.blocks[i]
                 if name in blk.columns:
                     val = val + d.ranef[i][:, :, blk.columns.index(name)]
+            if response:
+                val = _inv(model, val)
             lo, hi = _interval(val, level)
             rows.append(
                 pd.DataFrame(
@@ -144,38 +176,149 @@ def coefficients(fit, factor: str | None = None) -> pd.DataFrame:
                     k = blk.columns.index(name)
                     est = est + lm.ranef[i][:, k]
                     var = var + lm.condvar[i][:, k, k]
+            lo, hi = est - z * np.sqrt(var), est + z * np.sqrt(var)
+            if response:
+                est, lo, hi = _inv(model, est), _inv(model, lo), _inv(model, hi)
             rows.append(
                 pd.DataFrame(
-                    {
-                        "group": levels,
-                        "coef": name,
-                        "estimate": est,
-                        "lower": est - z * np.sqrt(var),
-                        "upper": est + z * np.sqrt(var),
-                    }
+                    {"group": levels, "coef": name, "estimate": est, "lower": lo, "upper": hi}
                 )
             )
-    return pd.concat(rows, ignore_index=True)
+    out = pd.concat(rows, ignore_index=True)
+    out.attrs["scale"] = "response" if response else "link"
+    return out
 
 
-def shrinkage(fit, factor: str | None = None) -> pd.DataFrame:
+def _dispersion(fit):
+    """The family's extra parameter: ML estimate, or posterior draws (Bayes)."""
+    name = {"negative_binomial": "alpha", "gamma": "shape", "beta": "kappa"}.get(fit.model.family)
+    if name is None:
+        return None
+    if _is_bayes(fit):
+        return _stack(fit.idata.posterior[name])
+    return fit.glmm.dispersion[1]
+
+
+def _unpooled_fits(model, fit, codes, J):
+    """Per-group separate fits (no pooling) and the complete-pooling fit, link scale."""
+    from hierarch.freq.laplace import glm_fit
+
+    pf = model.parsed
+    p = len(pf.x_names)
+    unpooled = np.full((J, p), np.nan)
+    if model.family == "gaussian":
+        y = pf.y - pf.offset_or_zero
+        for j in range(J):
+            rows = codes == j
+            if np.linalg.matrix_rank(pf.X[rows]) == p:
+                unpooled[j] = np.linalg.lstsq(pf.X[rows], y[rows], rcond=None)[0]
+        return unpooled, np.linalg.lstsq(pf.X, y, rcond=None)[0]
+    disp = _dispersion(fit)
+    disp = float(np.mean(disp)) if disp is not None else None
+    trials = model.trials if model.family == "binomial" else None
+    off = pf.offset_or_zero
+
+    def one(rows):
+        beta, ok = glm_fit(
+            pf.y[rows],
+            pf.X[rows],
+            family=model.family,
+            link=model.link,
+            trials=None if trials is None else trials[rows],
+            offset=off[rows],
+            dispersion=disp,
+        )
+        return beta if ok else np.full(p, np.nan)
+
+    for j in range(J):
+        rows = codes == j
+        if np.linalg.matrix_rank(pf.X[rows]) == p:
+            unpooled[j] = one(rows)
+    return unpooled, one(np.ones(pf.n, dtype=bool))
+
+
+def _pooling_weights(fit, blk) -> np.ndarray:
+    """Per group ``alpha_j = tau^2 W_j / (1 + tau^2 W_j)``: the weight of the group's own data
+    in its partially pooled intercept, with ``W_j`` the information of the group's rows about
+    the intercept (``n_j / sigma^2`` for a Gaussian response, the summed GLM working weights at
+    the group's estimate otherwise); averaged over posterior draws for Bayesian fits."""
+    from scipy import sparse
+
+    from hierarch.freq.laplace import LAPLACE_FAMILIES
+
+    model = fit.model
+    pf = model.parsed
+    d = _draws(fit)
+    J = blk.n_levels
+    S = d.beta.shape[0]
+    idx = np.arange(S)
+    if S > 400:
+        idx = np.linspace(0, S - 1, 400).round().astype(int)
+    tau2 = d.chol[0][idx, 0, 0] ** 2
+    G = sparse.csr_matrix((np.ones(pf.n), (np.arange(pf.n), blk.codes)), shape=(pf.n, J))
+    if model.family == "gaussian":
+        W = (G.T @ np.ones(pf.n))[None, :] / d.sigma[idx, None] ** 2
+    else:
+        if _is_bayes(fit):
+            b = d.ranef[0][idx][:, :, 0]
+        else:
+            b = np.broadcast_to(fit.ml.ranef[0][:, 0], (len(idx), J))
+        eta = d.beta[idx] @ pf.X.T + pf.offset_or_zero + b[:, blk.codes]
+        fam = LAPLACE_FAMILIES[model.family](model.link)
+        disp = _dispersion(fit)
+        if disp is not None:
+            disp = disp[idx][:, None] if _is_bayes(fit) else disp
+        n = model.trials if model.family == "binomial" else np.ones(pf.n)
+        _, info = fam.score_info(pf.y[None, :], n[None, :], eta, disp)
+        W = np.asarray((G.T @ np.asarray(info).T).T)
+    alpha = tau2[:, None] * W / (1.0 + tau2[:, None] * W)
+    return alpha.mean(axis=0)
+
+
+def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
     """Per group: separate fit (no pooling), partial pooling and complete pooling.
 
-    The separate fits are ordinary least squares of the response on the fixed-effect design
-    within each group (group means for ``y ~ 1 + (1 | g)``, per-group lines for
-    ``y ~ x + (x | g)``); complete pooling is the same regression on all rows; partial
-    pooling is the mixed model's per-group coefficients (:func:`coefficients`).  For a random
-    intercept alone, ``alpha`` is the pooling weight ``tau^2 / (tau^2 + sigma^2 / n_j)``
-    (posterior mean for Bayesian fits) and ``shrinkage = 1 - alpha``.
+    The separate fits regress the response on the fixed-effect design within each group
+    (least squares for Gaussian models, a GLM by maximum likelihood otherwise: group means,
+    per-group lines, a group's log-odds); complete pooling is the same regression on all rows;
+    partial pooling is the mixed model's per-group coefficients (:func:`coefficients`).  For a
+    random intercept alone, ``alpha`` is the pooling weight (the weight of the group's own
+    data, ``tau^2 / (tau^2 + sigma^2 / n_j)`` for a Gaussian response, with the GLM working
+    weights in place of ``n_j / sigma^2`` otherwise; posterior mean for Bayesian fits) and
+    ``shrinkage = 1 - alpha``.
+
+    Parameters
+    ----------
+    fit : MixedMLFit, GLMMMLFit or MixedBayesFit
+    factor : str, optional
+        Grouping factor (default: the first).
+    scale : {"link", "response"}
+        GLMMs with an intercept-only fixed part can be reported on the response scale
+        (probabilities, rates): every column is ``g^-1`` of its link-scale value, except that
+        Bayesian partial-pooling estimates are posterior means of ``g^-1`` (coefficient).
+        Binomial and Bernoulli models then also give each group's Wilson score interval
+        (``unpooled_lower``, ``unpooled_upper``), as :func:`hierarch.shrinkage`.
 
     Returns
     -------
     pandas.DataFrame
-        ``group``, ``n``, then per coefficient ``unpooled``, ``partial`` (with ``_lower`` and
-        ``_upper``) and ``complete`` (suffixed ``_<coef>`` when there are several).
+        ``group``, ``n`` (rows; trials for binomial models), then per coefficient
+        ``unpooled``, ``partial`` (with ``_lower`` and ``_upper``) and ``complete`` (suffixed
+        ``_<coef>`` when there are several); NaN where a group's separate fit has no finite
+        estimate on the link scale (e.g. 0 successes: log-odds minus infinity).
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> m = hierarch.model("m | trials(n) ~ 1 + (1 | batch)", hierarch.load_dataset("rats"),
+    ...                    family="binomial")
+    >>> table = shrinkage(m.fit(method="laplace"), scale="response")
+    >>> round(float(table["complete"].iloc[0]), 4)
+    0.1535
     """
     model = fit.model
     pf = model.parsed
+    response = _check_scale(model, scale, "shrinkage()")
     factor, idx = _factor_blocks(model, factor)
     effect_cols = [c for i in idx for c in pf.blocks[i].columns]
     if sorted(effect_cols) != sorted(pf.x_names) or len(set(effect_cols)) != len(effect_cols):
@@ -186,31 +329,44 @@ def shrinkage(fit, factor: str | None = None) -> pd.DataFrame:
         )
     blk = pf.blocks[idx[0]]
     J, p = blk.n_levels, len(pf.x_names)
-    n = np.bincount(blk.codes, minlength=J)
-    unpooled = np.full((J, p), np.nan)
-    for j in range(J):
-        rows = blk.codes == j
-        Xj = pf.X[rows]
-        if np.linalg.matrix_rank(Xj) == p:
-            unpooled[j] = np.linalg.lstsq(Xj, pf.y[rows], rcond=None)[0]
-    complete = np.linalg.lstsq(pf.X, pf.y, rcond=None)[0]
-    coefs = coefficients(fit, factor)
+    if model.family == "binomial":
+        n = np.bincount(blk.codes, weights=model.trials, minlength=J).astype(int)
+    else:
+        n = np.bincount(blk.codes, minlength=J)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unpooled, complete = _unpooled_fits(model, fit, blk.codes, J)
+    if not response:
+        unpooled[~np.isfinite(unpooled)] = np.nan
+    coefs = coefficients(fit, factor, scale=scale)
     single = p == 1
     out = pd.DataFrame({"group": blk.levels, "n": n})
     for c, name in enumerate(pf.x_names):
         sfx = "" if single else f"_{name}"
         part = coefs[coefs["coef"] == name].reset_index(drop=True)
-        out[f"unpooled{sfx}"] = unpooled[:, c]
+        un, co = unpooled[:, c], complete[c]
+        if response:
+            un, co = _inv(model, un), float(_inv(model, co))
+        out[f"unpooled{sfx}"] = un
+        if response and model.family in ("binomial", "bernoulli"):
+            from hierarch.binomial import wilson_table
+
+            succ = np.bincount(blk.codes, weights=pf.y, minlength=J)
+            w = wilson_table(
+                pd.DataFrame({"group": blk.levels, "successes": succ, "trials": n}),
+                fit.conf_level,
+            )
+            out["unpooled_lower"], out["unpooled_upper"] = (
+                w["lower"].to_numpy(),
+                w["upper"].to_numpy(),
+            )
         out[f"partial{sfx}"] = part["estimate"].to_numpy()
         out[f"partial{sfx}_lower"] = part["lower"].to_numpy()
         out[f"partial{sfx}_upper"] = part["upper"].to_numpy()
-        out[f"complete{sfx}"] = complete[c]
+        out[f"complete{sfx}"] = co
     if effect_cols == ["Intercept"] and len(pf.blocks) == 1:
-        d = _draws(fit)
-        tau2 = d.chol[0][:, 0, 0] ** 2
-        alpha = tau2[:, None] / (tau2[:, None] + d.sigma[:, None] ** 2 / n[None, :])
-        out["alpha"] = alpha.mean(axis=0)
+        out["alpha"] = _pooling_weights(fit, blk)
         out["shrinkage"] = 1 - out["alpha"]
+    out.attrs["scale"] = "response" if response else "link"
     return out
 
 
@@ -242,18 +398,24 @@ def new_group(
     newdata: pd.DataFrame | None = None,
     prob: float | None = None,
     random_seed: int | None = None,
+    scale: str = "link",
 ) -> pd.DataFrame:
     """Predictions for a group not in the data.
 
-    Without ``newdata``: the predictive distribution of a new group's coefficients
-    (fixed effects plus a random effect drawn from the estimated population).  With
-    ``newdata`` (rows of predictor values): the new group's mean line with its band
-    (``fit``, ``fit_lower``, ``fit_upper``) and the prediction interval of a new
-    observation (``pred_lower``, ``pred_upper``), e.g. a new pig's weight curve.
+    Without ``newdata``: the predictive distribution of a new group's coefficients (fixed
+    effects plus a random effect drawn from the estimated population), columns ``mean``,
+    ``median``, ``lower``, ``upper``.  ML fits give the plug-in interval
+    ``beta_hat +/- z * tau`` (as lme4 users and the binomial hierarchy report it; exact, no
+    simulation); Bayesian fits integrate over the posterior (one new group per draw, seeded by
+    ``random_seed``, default the fit's seed).  With ``scale="response"`` (GLMMs with an
+    intercept-only fixed part) the intercept is reported as a new group's mean response
+    (``g^-1``), e.g. a new batch's probability.
 
-    Bayesian fits use the posterior draws; ML fits draw ``beta ~ N(beta_hat, vcov)`` with the
-    variance components at their estimates.  ``random_seed`` (default: the fit's seed) makes
-    the result reproducible.
+    With ``newdata`` (rows of predictor values): the new group's mean line with its band
+    (``fit``, ``fit_lower``, ``fit_upper``) and, for Gaussian models, the prediction interval
+    of a new observation (``pred_lower``, ``pred_upper``), e.g. a new pig's weight curve;
+    ML fits draw ``beta ~ N(beta_hat, vcov)`` here, with the variance components at their
+    estimates.  For GLMM predictions on the response scale use :func:`predict`.
     """
     model = fit.model
     pf = model.parsed
@@ -261,32 +423,77 @@ def new_group(
     seed = random_seed
     if seed is None and _is_bayes(fit):
         seed = fit.spec["sampler"]["random_seed"]
-    rng = np.random.default_rng(seed)
-    d = _draws(fit, seed)
-    S = d.beta.shape[0]
-    # a new level of every grouping factor: one random-effect vector per draw and block
-    b_new = [np.einsum("sij,sj->si", L, rng.standard_normal((S, L.shape[-1]))) for L in d.chol]
     if newdata is None:
+        response = _check_scale(model, scale, "new_group()")
+        a = (1 - level) / 2
         rows = []
-        for c, name in enumerate(pf.x_names):
-            val = d.beta[:, c].copy()
-            for i, blk in enumerate(pf.blocks):
-                if name in blk.columns:
-                    val = val + b_new[i][:, blk.columns.index(name)]
-            lo, hi = _interval(val, level)
-            rows.append({"coef": name, "mean": val.mean(), "lower": lo, "upper": hi})
+        if not _is_bayes(fit):
+            from scipy import stats
+
+            lm = fit.ml
+            z = stats.norm.ppf(1 - a)
+            nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+            for c, name in enumerate(pf.x_names):
+                m = float(lm.beta[c])
+                var = sum(
+                    C[blk.columns.index(name), blk.columns.index(name)]
+                    for blk, C in zip(pf.blocks, lm.cov, strict=True)
+                    if name in blk.columns
+                )
+                sd = float(np.sqrt(var))
+                vals = [m, m, m - z * sd, m + z * sd]
+                if response:
+                    mean = float((_inv(model, m + sd * nodes) * weights).sum() / weights.sum())
+                    vals = [mean, *(_inv(model, np.array(vals[1:])))]
+                rows.append(
+                    dict(
+                        zip(
+                            ["coef", "mean", "median", "lower", "upper"], [name, *vals], strict=True
+                        )
+                    )
+                )
+        else:
+            rng = np.random.default_rng(seed)
+            d = _draws(fit, seed)
+            S = d.beta.shape[0]
+            b_new = [
+                np.einsum("sij,sj->si", L, rng.standard_normal((S, L.shape[-1]))) for L in d.chol
+            ]
+            for c, name in enumerate(pf.x_names):
+                val = d.beta[:, c].copy()
+                for i, blk in enumerate(pf.blocks):
+                    if name in blk.columns:
+                        val = val + b_new[i][:, blk.columns.index(name)]
+                if response:
+                    val = _inv(model, val)
+                lo, hi = _interval(val, level)
+                rows.append(
+                    {
+                        "coef": name,
+                        "mean": val.mean(),
+                        "median": np.median(val),
+                        "lower": lo,
+                        "upper": hi,
+                    }
+                )
         out = pd.DataFrame(rows).set_index("coef")
+        out.attrs["scale"] = "response" if response else "link"
     else:
+        rng = np.random.default_rng(seed)
+        d = _draws(fit, seed)
+        S = d.beta.shape[0]
+        b_new = [np.einsum("sij,sj->si", L, rng.standard_normal((S, L.shape[-1]))) for L in d.chol]
         X = pf.new_X(newdata)
         mu = d.beta @ X.T + pf.new_offset(newdata)
         for i, blk in enumerate(pf.blocks):
             mu = mu + b_new[i] @ blk.new_Z(newdata).T
-        y = mu + d.sigma[:, None] * rng.standard_normal(mu.shape)
         flo, fhi = _interval(mu, level)
-        plo, phi = _interval(y, level)
         out = newdata.reset_index(drop=True).copy()
         out["fit"], out["fit_lower"], out["fit_upper"] = mu.mean(0), flo, fhi
-        out["pred_lower"], out["pred_upper"] = plo, phi
+        if model.family == "gaussian":
+            y = mu + d.sigma[:, None] * rng.standard_normal(mu.shape)
+            plo, phi = _interval(y, level)
+            out["pred_lower"], out["pred_upper"] = plo, phi
     out.attrs["prob"] = level
     return out
 

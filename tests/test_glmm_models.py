@@ -223,3 +223,76 @@ def test_glmm_auto_parameterization(rng):
     m = hierarch.model("y ~ 1 + (1 | g)", df, family="bernoulli")
     assert m.parameterization == {"g": "centred"}
     assert "c_g" in m.build().named_vars
+
+
+def test_rats_shrinkage_and_new_group_identical_to_the_binomial_hierarchy(rats, rats_ml):
+    """Acceptance (issue 4, item 6): written as a formula, rats gives the binomial hierarchy's
+    shrinkage table and new-group interval (same Laplace code; differences are rounding)."""
+    fit = hierarch.model("m | trials(n) ~ 1 + (1 | batch)", rats, family="binomial").fit(
+        method="laplace"
+    )
+    want = hierarch.shrinkage(rats_ml)
+    got = fit.shrinkage(scale="response")
+    cols = ["unpooled", "unpooled_lower", "unpooled_upper", "partial", "partial_lower"]
+    cols += ["partial_upper", "complete"]
+    np.testing.assert_allclose(got[cols].to_numpy(float), want[cols].to_numpy(float), atol=1e-12)
+    assert (got["n"].to_numpy() == want["n"].to_numpy()).all()
+    ng = fit.new_group(scale="response").loc["Intercept"]
+    ref = hierarch.new_group(rats_ml).loc["probability"]
+    np.testing.assert_allclose(
+        ng[["mean", "median", "lower", "upper"]].to_numpy(float),
+        ref[["mean", "median", "lower", "upper"]].to_numpy(float),
+        atol=1e-12,
+    )
+    # DATA.md: new-group prediction interval [0.0377, 0.3465]
+    assert (round(ng["lower"], 4), round(ng["upper"], 4)) == (0.0377, 0.3465)
+
+
+def test_glmm_shrinkage_link_scale_and_pooling_weights(rats):
+    fit = hierarch.model("m | trials(n) ~ 1 + (1 | batch)", rats, family="binomial").fit(
+        method="laplace"
+    )
+    link = fit.shrinkage()
+    assert link.attrs["scale"] == "link"
+    # 0 of 20: no finite separate log-odds; others are logit(m / n)
+    zero = rats["m"].to_numpy() == 0
+    assert link["unpooled"][zero].isna().all()
+    np.testing.assert_allclose(
+        link["unpooled"][~zero], np.log(rats["m"] / (rats["n"] - rats["m"]))[~zero], rtol=1e-10
+    )
+    # pooling weights in (0, 1), larger for bigger batches at similar rates
+    assert ((link["alpha"] > 0) & (link["alpha"] < 1)).all()
+    # partial estimates lie between each batch's own log-odds and the grand mean mu (which,
+    # on the log-odds scale, is not the pooled proportion's log-odds "complete")
+    mu = fit.fixed_effects().loc["Intercept", "estimate"]
+    ok = link["unpooled"].notna()
+    lo = np.minimum(link["unpooled"], mu)[ok]
+    hi = np.maximum(link["unpooled"], mu)[ok]
+    assert ((link["partial"][ok] >= lo - 1e-9) & (link["partial"][ok] <= hi + 1e-9)).all()
+    with pytest.raises(ValueError, match="response scale needs an intercept-only"):
+        hierarch.model(
+            "incidence | trials(size) ~ C(period) + (1 | herd)",
+            hierarch.load_dataset("cbpp"),
+            family="binomial",
+        ).fit(method="laplace").coefficients(scale="response")
+
+
+def test_laplace_reports_failure_to_converge_and_rejects_agq_for_vectors(rng, monkeypatch):
+    import hierarch.freq.laplace as lap
+
+    df = _df(rng).assign(y=rng.poisson(2, 60))
+    with pytest.raises(ValueError, match="adaptive quadrature .* single scalar"):
+        hierarch.model("y ~ x + (1 | g) + (0 + x | g)", df, family="poisson").fit(method="agq")
+    # an iteration budget too small to converge must be said, not hidden
+    real = lap.optimize.minimize
+
+    def starved(*args, **kwargs):
+        kwargs["options"] = {**kwargs.get("options", {}), "maxiter": 1}
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lap.optimize, "minimize", starved)
+    fit = lap.fit_glmm(
+        df["y"], np.ones((60, 1)), [(np.ones((60, 1)), df["g"].to_numpy(), 6)], family="poisson"
+    )
+    assert not fit.converged
+    assert any("did not report convergence" in n for n in fit.notes)

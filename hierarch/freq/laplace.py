@@ -46,7 +46,7 @@ import numpy as np
 from scipy import optimize, sparse, special
 from scipy.sparse.linalg import splu
 
-__all__ = ["GLMMFit", "fit_glmm", "LAPLACE_FAMILIES"]
+__all__ = ["GLMMFit", "LAPLACE_FAMILIES", "fit_glmm", "glm_fit"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _EPS = 1e-12
@@ -554,7 +554,7 @@ def _glm_start(fam, y, n, X, offset, phi0=None):
     eta = fam.start_eta(y, n)
     beta = np.linalg.lstsq(X, eta - offset, rcond=None)[0]
     phi = phi0 if phi0 is not None else 1.0
-    for _ in range(25):
+    for _ in range(50):
         eta = X @ beta + offset
         s, W = fam.score_info(y, n, eta, phi)
         W = np.maximum(W, 1e-10)
@@ -573,6 +573,31 @@ def _glm_start(fam, y, n, X, offset, phi0=None):
         if np.max(np.abs(t * step)) < 1e-8:
             break
     return beta
+
+
+def glm_fit(
+    y, X, *, family: str, link: str, trials=None, offset=None, dispersion=None
+) -> tuple[np.ndarray, bool]:
+    """Maximum-likelihood GLM without random effects (IRLS; the dispersion, if the family has
+    one, held at ``dispersion``).  Returns ``(beta, converged)``; ``beta`` is not finite
+    when the MLE is on the boundary (all zeros, separation)."""
+    fam = LAPLACE_FAMILIES[family](link)
+    y = np.asarray(y, float)
+    X = np.asarray(X, float)
+    n = np.ones(len(y)) if trials is None else np.asarray(trials, float)
+    off = np.zeros(len(y)) if offset is None else np.asarray(offset, float)
+    if X.shape[1] == 1 and np.allclose(X, 1.0) and np.allclose(off, 0.0) and family != "beta":
+        # intercept only: the MLE of the mean is the sample mean (proportion for binomial)
+        from hierarch.families import _link_np
+
+        mean = float(np.sum(y) / np.sum(n))
+        with np.errstate(divide="ignore"):
+            return np.array([_link_np(link, mean)]), True
+    phi = dispersion if fam.dispersion else None
+    beta = _glm_start(fam, y, n, X, off, phi)
+    s, _ = fam.score_info(y, n, X @ beta + off, phi)
+    converged = bool(np.all(np.isfinite(beta)) and np.max(np.abs(X.T @ s)) < 1e-6 * len(y))
+    return beta, converged
 
 
 def fit_glmm(
