@@ -344,15 +344,66 @@ class Model:
         beta = pm.math.stack([pri[n].create(f"beta_{n}") for n in pf.x_names])
         return pm.Deterministic("beta", beta, dims="coef")
 
+    # several grouping factors are integrated out through one dense q x q Cholesky factor
+    # (q = total number of group effects) per gradient: cheap up to a few hundred
+    MAX_MARGINAL_Q = 400
+
+    @property
+    def n_group_effects(self) -> int:
+        return sum(b.n_levels * b.k for b in self.parsed.blocks)
+
     @property
     def can_marginalize(self) -> bool:
         """True when the group effects can be integrated out exactly: a Gaussian response
-        and a single grouping factor (one or several blocks on it)."""
-        return (
-            self.family == "gaussian"
-            and self.link == "identity"
-            and len({b.factor for b in self.parsed.blocks}) == 1
-        )
+        (identity link) with one grouping factor (per-group cross-products), or several
+        factors (crossed, nested) with at most ``MAX_MARGINAL_Q`` group effects in all."""
+        if self.family != "gaussian" or self.link != "identity":
+            return False
+        return self._single_factor or self.n_group_effects <= self.MAX_MARGINAL_Q
+
+    @property
+    def _single_factor(self) -> bool:
+        return len({b.factor for b in self.parsed.blocks}) == 1
+
+    def _global_stats(self) -> dict[str, np.ndarray]:
+        """Cross-products of the whole data for several grouping factors (computed once):
+        ``Z`` is n x q, levels-major within each block, blocks in formula order."""
+        from scipy import sparse
+
+        pf = self.parsed
+        n = pf.n
+        mats = []
+        for b in pf.blocks:
+            rows = np.repeat(np.arange(n), b.k)
+            cols = (b.codes[:, None] * b.k + np.arange(b.k)[None, :]).ravel()
+            mats.append(sparse.csr_matrix((b.Z.ravel(), (rows, cols)), shape=(n, b.n_levels * b.k)))
+        Z = sparse.hstack(mats).tocsr()
+        X, y = pf.X, pf.y - pf.offset_or_zero
+        return {
+            "n": float(n),
+            "yty": float(y @ y),
+            "Xty": X.T @ y,
+            "XtX": X.T @ X,
+            "Zty": np.asarray(Z.T @ y),
+            "ZtX": np.asarray(Z.T @ X),
+            "ZtZ": np.asarray((Z.T @ Z).todense()),
+        }
+
+    def _lambda_index(self):
+        """Positions of every block's Cholesky entries in the q x q block-diagonal Lambda."""
+        rows, cols, blk, ii, jj = [], [], [], [], []
+        off = 0
+        for bi, b in enumerate(self.parsed.blocks):
+            for i in range(b.k):
+                for j in range(i + 1):
+                    base = off + np.arange(b.n_levels) * b.k
+                    rows.append(base + i)
+                    cols.append(base + j)
+                    blk.append(np.full(b.n_levels, bi))
+                    ii.append(np.full(b.n_levels, i))
+                    jj.append(np.full(b.n_levels, j))
+            off += b.n_levels * b.k
+        return [np.concatenate(v) for v in (rows, cols, blk, ii, jj)]
 
     def _group_stats(self) -> dict[str, np.ndarray]:
         """Per-group sufficient statistics of the marginal likelihood (computed once)."""
@@ -390,6 +441,8 @@ class Model:
         import xarray as xr
 
         pf = self.parsed
+        if not self._single_factor:
+            return self._add_group_effects_global(idata, seed, chunk)
         st = self._group_stats()
         post = idata.posterior
         nc, nd = post.sizes["chain"], post.sizes["draw"]
@@ -441,6 +494,114 @@ class Model:
             )
         idata.posterior = post
 
+    def _chol_draws(self, post, S):
+        pf = self.parsed
+        chols = []
+        for bname, b in zip(self.block_names, pf.blocks, strict=True):
+            v = post[f"sd_{bname}"].values
+            sd = v.reshape(S, *v.shape[2:])
+            if b.k == 1:
+                chols.append(sd[:, :, None])
+            else:
+                c = post[f"corr_{bname}"].values
+                corr = c.reshape(S, *c.shape[2:])
+                chols.append(sd[:, :, None] * np.linalg.cholesky(corr))
+        return chols
+
+    def _add_group_effects_global(self, idata, seed: int | None, chunk: int = 100) -> None:
+        """Several factors: ``b | beta, sigma, Sigma, y ~ N(Lam A^-1 Lam' Z'r,
+        sigma^2 Lam A^-1 Lam')`` with ``A = sigma^2 I + Lam' Z'Z Lam`` (q x q), per draw."""
+        import xarray as xr
+
+        pf = self.parsed
+        st = self._global_stats()
+        post = idata.posterior
+        nc, nd = post.sizes["chain"], post.sizes["draw"]
+        S = nc * nd
+        beta = post["beta"].values.reshape(S, -1)
+        sigma = post["sigma"].values.reshape(S)
+        chols = self._chol_draws(post, S)
+        rows, cols, blk, ii, jj = self._lambda_index()
+        q = self.n_group_effects
+        rng = np.random.default_rng(seed)
+        b_all = np.empty((S, q))
+        for lo in range(0, S, chunk):
+            sl = np.arange(lo, min(S, lo + chunk))
+            Lam = np.zeros((len(sl), q, q))
+            for bi, C in enumerate(chols):
+                sel = blk == bi
+                Lam[:, rows[sel], cols[sel]] = C[sl][:, ii[sel], jj[sel]]
+            s2 = sigma[sl] ** 2
+            A = np.swapaxes(Lam, 1, 2) @ st["ZtZ"][None] @ Lam + s2[:, None, None] * np.eye(q)
+            Ztr = st["Zty"][None] - beta[sl] @ st["ZtX"].T  # (s, q)
+            v = np.einsum("sab,sa->sb", Lam, Ztr)  # Lam' Z'r
+            Ca = np.linalg.cholesky(A)
+            # mean = Lam A^-1 v ; draw = mean + sigma * Lam C^-T e
+            w = np.linalg.solve(Ca, v[..., None])
+            m = np.linalg.solve(np.swapaxes(Ca, 1, 2), w)[..., 0]
+            e = rng.standard_normal((len(sl), q, 1))
+            d = np.linalg.solve(np.swapaxes(Ca, 1, 2), e)[..., 0]
+            b_all[sl] = np.einsum("sab,sb->sa", Lam, m + sigma[sl][:, None] * d)
+        off = 0
+        for bname, b in zip(self.block_names, pf.blocks, strict=True):
+            size = b.n_levels * b.k
+            vals = b_all[:, off : off + size].reshape(nc, nd, b.n_levels, b.k)
+            off += size
+            post[f"b_{bname}"] = xr.DataArray(
+                vals,
+                dims=("chain", "draw", b.factor, f"{bname}_effect"),
+                coords={b.factor: b.levels, f"{bname}_effect": b.columns},
+            )
+        idata.posterior = post
+
+    def _build_marginal_global(self):
+        """Several grouping factors: ``y ~ N(X beta, sigma^2 I + Z Lam Lam' Z')`` through the
+        Woodbury identity on whole-data cross-products: with ``A = sigma^2 I + Lam'Z'Z Lam``
+        (q x q, one dense Cholesky per gradient), ``log|V| = (n - q) log sigma^2 + log|A|``
+        and ``r'V^-1 r = (r'r - |chol(A)^-1 Lam' Z'r|^2) / sigma^2``."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        pf = self.parsed
+        st = self._global_stats()
+        q = self.n_group_effects
+        rows, cols, blk, ii, jj = self._lambda_index()
+        with pm.Model(coords=self._coords()) as m:
+            beta = self._beta(pm)
+            chols = [
+                self._block_chol(pm, bn, b)
+                for bn, b in zip(self.block_names, pf.blocks, strict=True)
+            ]
+            if all(b.k == 1 for b in pf.blocks):
+                # scalar blocks only: Lambda is diagonal, Lam' M Lam = M * lam lam'
+                lam = pt.concatenate(
+                    [pt.repeat(c[0, 0], b.n_levels) for c, b in zip(chols, pf.blocks, strict=True)]
+                )
+                Lam = None
+            else:
+                vals = pt.concatenate(
+                    [chols[bi][ii[blk == bi], jj[blk == bi]] for bi in range(len(chols))]
+                )
+                order = np.concatenate([np.flatnonzero(blk == bi) for bi in range(len(chols))])
+                Lam = pt.zeros((q, q))
+                Lam = pt.set_subtensor(Lam[rows[order], cols[order]], vals)
+            sigma = self.priors["sigma"].create("sigma")
+            s2 = sigma**2
+            rtr = st["yty"] - 2 * pt.dot(st["Xty"], beta) + pt.dot(beta, pt.dot(st["XtX"], beta))
+            Ztr = st["Zty"] - pt.dot(st["ZtX"], beta)
+            if Lam is None:
+                A = st["ZtZ"] * pt.outer(lam, lam) + s2 * pt.eye(q)
+                v = lam * Ztr
+            else:
+                A = pt.dot(Lam.T, pt.dot(st["ZtZ"], Lam)) + s2 * pt.eye(q)
+                v = pt.dot(Lam.T, Ztr)
+            C = pt.linalg.cholesky(A)
+            w = pt.linalg.solve_triangular(C, v, lower=True)
+            quad = (rtr - pt.sum(w**2)) / s2
+            logdet = (st["n"] - q) * pt.log(s2) + 2 * pt.sum(pt.log(pt.diag(C)))
+            pm.Potential("marginal_loglik", -0.5 * (st["n"] * np.log(2 * np.pi) + logdet + quad))
+        return m
+
     def build_marginal(self):
         """Build the PyMC model with the group effects integrated out analytically.
 
@@ -457,9 +618,13 @@ class Model:
 
         if not self.can_marginalize:
             raise ValueError(
-                "exact marginalization needs a Gaussian model with one grouping "
-                "factor; use the plain model (marginalize=False)"
+                "exact marginalization needs a Gaussian model (identity link) with one "
+                f"grouping factor, or several with at most {self.MAX_MARGINAL_Q} group effects "
+                f"in all (this one has {self.n_group_effects}); use the plain model "
+                "(marginalize=False)"
             )
+        if not self._single_factor:
+            return self._build_marginal_global()
         pf = self.parsed
         st = self._group_stats()
         with pm.Model(coords=self._coords()) as m:
@@ -687,8 +852,10 @@ class Model:
             marginalize = self.can_marginalize
             if not marginalize and self.family == "gaussian":
                 notes.append(
-                    "group effects not integrated out: exact marginalization covers "
-                    "one grouping factor so far; the plain model was sampled"
+                    "group effects not integrated out: exact marginalization covers one "
+                    f"grouping factor, or several with at most {self.MAX_MARGINAL_Q} group "
+                    f"effects in all (this model has {self.n_group_effects}); the plain model "
+                    "was sampled"
                 )
         if marginalize:
             idata, backend = sample(self.build_marginal(), settings, progressbar=progressbar)
