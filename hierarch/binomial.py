@@ -290,8 +290,8 @@ def build_binomial_pymc(
     --------
     >>> import numpy as np
     >>> m = build_binomial_pymc("multilevel", np.array([1, 4]), np.array([10, 12]), ["a", "b"])
-    >>> sorted(m.named_vars)
-    ['logit_theta', 'mu', 'tau', 'theta', 'trials', 'y', 'z']
+    >>> sorted(v for v in m.named_vars if not v.startswith("prior_"))
+    ['logit_theta', 'mu', 'tau', 'theta', 'trials', 'y', 'y_obs', 'z']
     """
     import pymc as pm
 
@@ -299,22 +299,24 @@ def build_binomial_pymc(
     if kind == "pooled":
         with pm.Model() as model:
             trials_ = pm.Data("trials", np.asarray(trials, dtype=np.int64))
-            mu = priors["mu"].create("mu")
+            mu = priors["mu"].create("mu", as_data=True)
             theta = pm.Deterministic("theta", pm.math.invlogit(mu))
-            pm.Binomial("y", n=trials_, p=theta, observed=np.asarray(successes))
+            y = pm.Data("y_obs", np.asarray(successes, dtype=np.int64))
+            pm.Binomial("y", n=trials_, p=theta, observed=y)
         return model
     coords = {"group": list(groups)}
     with pm.Model(coords=coords) as model:
         trials_ = pm.Data("trials", np.asarray(trials, dtype=np.int64), dims="group")
         if kind == "unpooled":
-            eta = priors["logit_theta"].create("logit_theta", dims="group")
+            eta = priors["logit_theta"].create("logit_theta", as_data=True, dims="group")
         else:
-            mu = priors["mu"].create("mu")
-            tau = priors["tau"].create("tau")
+            mu = priors["mu"].create("mu", as_data=True)
+            tau = priors["tau"].create("tau", as_data=True)
             z = pm.Normal("z", 0.0, 1.0, dims="group")
             eta = pm.Deterministic("logit_theta", mu + tau * z, dims="group")
         theta = pm.Deterministic("theta", pm.math.invlogit(eta), dims="group")
-        pm.Binomial("y", n=trials_, p=theta, observed=np.asarray(successes), dims="group")
+        y = pm.Data("y_obs", np.asarray(successes, dtype=np.int64), dims="group")
+        pm.Binomial("y", n=trials_, p=theta, observed=y, dims="group")
     return model
 
 
@@ -571,7 +573,10 @@ def binomial_model(
             groups=groups["group"].tolist(),
             priors=resolved,
         )
-    idata, backend = sample(model, settings, progressbar=progressbar)
+    from hierarch.sampling import model_key
+
+    key = model_key(model, ("binomial", kind, tuple((k, p.dist) for k, p in resolved.items())))
+    idata, backend = sample(model, settings, progressbar=progressbar, cache_key=key)
     spec = {
         "model": "binomial",
         "kind": kind,

@@ -307,7 +307,7 @@ class Model:
         pri = self.priors
         sd_prior = pri[f"sd_{bname}"]
         if b.k == 1:
-            sd = sd_prior.create(f"sd_{bname}", dims=f"{bname}_effect")
+            sd = sd_prior.create(f"sd_{bname}", as_data=True, dims=f"{bname}_effect")
             return sd[None, :]  # 1 x 1
         # a vector of prior scales is applied outside the LKJ prior (the same distribution:
         # sd_c = scale_c * unit sd_c), which keeps nutpie's initial-point draws working
@@ -319,7 +319,7 @@ class Model:
             f"chol_{bname}",
             n=b.k,
             eta=float(pri["lkj_eta"].params["value"]),
-            sd_dist=sd_prior.dist_(shape=b.k),
+            sd_dist=sd_prior.dist_(data_name=f"sd_{bname}", shape=b.k),
             compute_corr=True,
         )
         pm.Deterministic(f"sd_{bname}", scale * sd_u, dims=f"{bname}_effect")
@@ -340,8 +340,11 @@ class Model:
         mus = np.array([pri[n].params["mu"] for n in pf.x_names])
         sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
         if all(pri[n].dist == "Normal" for n in pf.x_names):
+            # prior values as data: a compiled model is reused for new data (sampling.py)
+            mus = pm.Data("prior_beta_mu", mus, dims="coef")
+            sds = pm.Data("prior_beta_sigma", sds, dims="coef")
             return pm.Normal("beta", mu=mus, sigma=sds, dims="coef")
-        beta = pm.math.stack([pri[n].create(f"beta_{n}") for n in pf.x_names])
+        beta = pm.math.stack([pri[n].create(f"beta_{n}", as_data=True) for n in pf.x_names])
         return pm.Deterministic("beta", beta, dims="coef")
 
     # several grouping factors are integrated out through one dense q x q Cholesky factor
@@ -563,10 +566,10 @@ class Model:
         import pytensor.tensor as pt
 
         pf = self.parsed
-        st = self._global_stats()
         q = self.n_group_effects
         rows, cols, blk, ii, jj = self._lambda_index()
         with pm.Model(coords=self._coords()) as m:
+            st = _as_data(pm, self._global_stats())
             beta = self._beta(pm)
             chols = [
                 self._block_chol(pm, bn, b)
@@ -585,7 +588,7 @@ class Model:
                 order = np.concatenate([np.flatnonzero(blk == bi) for bi in range(len(chols))])
                 Lam = pt.zeros((q, q))
                 Lam = pt.set_subtensor(Lam[rows[order], cols[order]], vals)
-            sigma = self.priors["sigma"].create("sigma")
+            sigma = self.priors["sigma"].create("sigma", as_data=True)
             s2 = sigma**2
             rtr = st["yty"] - 2 * pt.dot(st["Xty"], beta) + pt.dot(beta, pt.dot(st["XtX"], beta))
             Ztr = st["Zty"] - pt.dot(st["ZtX"], beta)
@@ -626,15 +629,15 @@ class Model:
         if not self._single_factor:
             return self._build_marginal_global()
         pf = self.parsed
-        st = self._group_stats()
         with pm.Model(coords=self._coords()) as m:
+            st = _as_data(pm, self._group_stats())
             beta = self._beta(pm)
             chols = [
                 self._block_chol(pm, bn, b)
                 for bn, b in zip(self.block_names, pf.blocks, strict=True)
             ]
             L = chols[0] if len(chols) == 1 else pt.linalg.block_diag(*chols)
-            sigma = self.priors["sigma"].create("sigma")
+            sigma = self.priors["sigma"].create("sigma", as_data=True)
             K = sum(b.k for b in pf.blocks)
             s2 = sigma**2
             rtr = (
@@ -728,18 +731,25 @@ class Model:
                     beff = pm.Deterministic(f"b_{bname}", c - loc, dims=dims)
                 mu = mu + (Zb * beff[codes]).sum(axis=1)
             if self.family == "gaussian":
-                sigma = self.priors["sigma"].create("sigma")
-                pm.Normal(
-                    "y", mu=_inverse_link(self.link, mu), sigma=sigma, observed=pf.y, dims="obs"
-                )
+                sigma = self.priors["sigma"].create("sigma", as_data=True)
+                y = pm.Data("y_obs", pf.y, dims="obs")
+                pm.Normal("y", mu=_inverse_link(self.link, mu), sigma=sigma, observed=y, dims="obs")
             elif cells is not None:
                 binomial = get_family("binomial")
-                binomial.likelihood(
-                    pm, self.link, mu, cells["y"], cells["n"], self.priors, dims="cell"
-                )
+                y = pm.Data("y_obs", cells["y"], dims="cell")
+                n = pm.Data("trials", cells["n"], dims="cell")
+                binomial.likelihood(pm, self.link, mu, y, n, self.priors, dims="cell")
             else:
-                self.family_info.likelihood(pm, self.link, mu, pf.y, self.trials, self.priors)
+                y = pm.Data("y_obs", pf.y, dims="obs")
+                n = None if self.trials is None else pm.Data("trials", self.trials, dims="obs")
+                self.family_info.likelihood(pm, self.link, mu, y, n, self.priors)
         return m
+
+    def _cache_key(self, pm_model) -> tuple:
+        """Structure key for reusing a compiled model (:func:`hierarch.sampling.model_key`)."""
+        from hierarch.sampling import model_key
+
+        return model_key(pm_model, _structure(self))
 
     def cells(self) -> dict[str, Any] | None:
         """Bernoulli / binomial rows with identical design rows (fixed and random, group
@@ -857,11 +867,12 @@ class Model:
                     f"effects in all (this model has {self.n_group_effects}); the plain model "
                     "was sampled"
                 )
+        pm_model = self.build_marginal() if marginalize else self.build()
+        idata, backend = sample(
+            pm_model, settings, progressbar=progressbar, cache_key=self._cache_key(pm_model)
+        )
         if marginalize:
-            idata, backend = sample(self.build_marginal(), settings, progressbar=progressbar)
             self._add_group_effects(idata, random_seed)
-        else:
-            idata, backend = sample(self.build(), settings, progressbar=progressbar)
         cols = self.parsed.columns_used + ((self.trials_column,) if self.trials_column else ())
         _store_data(idata, self.data, cols)
         spec = {
@@ -888,6 +899,29 @@ class Model:
         fit._model = self
         fit.diagnostics(warn=True, stacklevel=4)
         return fit
+
+
+def _as_data(pm, stats: dict[str, Any]) -> dict[str, Any]:
+    """Sufficient statistics as ``pm.Data`` (so a compiled model is reused for new data)."""
+    return {k: pm.Data(f"stat_{k}", np.asarray(v, dtype=float)) for k, v in stats.items()}
+
+
+def _structure(model: Model) -> tuple:
+    return (
+        "mixed",
+        model.formula,
+        model.family,
+        model.link,
+        tuple(model.parsed.x_names),
+        tuple((b.factor, tuple(b.columns)) for b in model.parsed.blocks),
+        tuple(
+            sorted(
+                (k, p.dist, tuple(p.params) if k != "lkj_eta" else p.params["value"])
+                for k, p in model.priors.items()
+            )
+        ),
+        tuple(sorted(model.parameterization.items())),
+    )
 
 
 class _LKJEta(Prior):

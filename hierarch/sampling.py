@@ -9,7 +9,42 @@ from typing import Any
 
 import arviz as az
 
-__all__ = ["SamplerSettings", "available_samplers", "resolve_sampler", "sample"]
+__all__ = [
+    "SamplerSettings",
+    "available_samplers",
+    "clear_compiled_cache",
+    "model_key",
+    "resolve_sampler",
+    "sample",
+]
+
+# nutpie-compiled models by structure (see ``model_key``): a refit of a model of the same
+# shape -- new data, new prior values, another seed -- swaps the data in and skips the
+# compilation (seconds of numba work).  Kept small: each entry holds compiled functions.
+_COMPILED: dict[Any, Any] = {}
+_MAX_COMPILED = 16
+
+
+def clear_compiled_cache() -> None:
+    """Forget every cached compiled model."""
+    _COMPILED.clear()
+
+
+def model_key(model, extra: Any = ()) -> tuple:
+    """A hashable description of a PyMC model's structure, for models whose data all enter
+    through ``pm.Data``: the random variables (names and distribution types), the shapes of
+    their values and of every data variable, deterministics and potentials, plus ``extra``
+    (what the graph holds as constants: link, formula, prior families, LKJ shape, ...)."""
+    import numpy as np
+
+    rvs = tuple((rv.name, type(rv.owner.op).__name__) for rv in model.free_RVs + model.observed_RVs)
+    point = model.initial_point()
+    shapes = tuple((k, np.shape(v)) for k, v in sorted(point.items()))
+    data = tuple(sorted((d.name, np.shape(d.get_value())) for d in model.data_vars))
+    dets = tuple(d.name for d in model.deterministics)
+    coords = tuple((k, len(v)) for k, v in sorted(model.coords.items()))
+    return (extra, rvs, shapes, data, dets, len(model.potentials), coords)
+
 
 _SAMPLERS = ("auto", "pymc", "nutpie", "numpyro")
 
@@ -65,29 +100,98 @@ def _interactive() -> bool:
     return sys.stderr.isatty()
 
 
+def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, key):
+    """nutpie with the compiled model reused across fits of the same structure (what
+    ``pm.sample(nuts_sampler="nutpie")`` does, minus the recompilation)."""
+    import nutpie
+    import pymc as pm
+    from arviz import dict_to_dataset
+    from pymc.backends.arviz import (
+        coords_and_dims_for_inferencedata,
+        find_constants,
+        find_observations,
+    )
+    from pymc.util import _get_seeds_per_chain
+
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = nutpie.compile_pymc_model(model)
+        if len(_COMPILED) >= _MAX_COMPILED:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = compiled
+    else:
+        compiled = compiled.with_data(**{d.name: d.get_value() for d in model.data_vars})
+    idata = nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        target_accept=settings.target_accept,
+        seed=_get_seeds_per_chain(settings.random_seed, 1)[0],
+        progress_bar=progressbar,
+    )
+    # the compiled model carries the coordinates of the fit it was made for: relabel
+    post = idata.posterior
+    idata.posterior = post.assign_coords(
+        {k: list(v) for k, v in model.coords.items() if k in post.dims}
+    )
+    coords, dims = coords_and_dims_for_inferencedata(model)
+    groups = {
+        "constant_data": find_constants(model),
+        "observed_data": find_observations(model),
+    }
+    idata.add_groups(
+        {
+            g: dict_to_dataset(v, library=pm, coords=coords, dims=dims, default_dims=[])
+            for g, v in groups.items()
+        },
+        coords=coords,
+        dims=dims,
+    )
+    return idata
+
+
 def sample(
-    model, settings: SamplerSettings, *, progressbar: bool | None = None
+    model,
+    settings: SamplerSettings,
+    *,
+    progressbar: bool | None = None,
+    cache_key: Any = None,
 ) -> tuple[az.InferenceData, str]:
     """Draw from ``model``'s posterior with NUTS; return the InferenceData and the back end used.
 
     ``progressbar=None`` shows a progress bar only in interactive use (a terminal or a notebook).
+    With a ``cache_key`` (see :func:`model_key`; the model's data must all be ``pm.Data``)
+    and the nutpie back end, the compiled model is kept and reused by later fits with the
+    same key: a refit of the same shape pays no compilation.
     """
     import pymc as pm
 
     backend = resolve_sampler(settings.sampler)
     if progressbar is None:
         progressbar = _interactive()
-    with model:
-        idata = pm.sample(
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            target_accept=settings.target_accept,
-            random_seed=settings.random_seed,
-            nuts_sampler=backend,
-            progressbar=progressbar,
-            compute_convergence_checks=False,
-        )
+    if backend == "nutpie" and cache_key is not None:
+        idata = _sample_nutpie_cached(model, settings, progressbar, (cache_key, backend))
+    else:
+        with model:
+            idata = pm.sample(
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                target_accept=settings.target_accept,
+                random_seed=settings.random_seed,
+                nuts_sampler=backend,
+                progressbar=progressbar,
+                compute_convergence_checks=False,
+            )
+    if "constant_data" in idata.groups():  # prior values and statistics: in the spec already
+        cd = idata.constant_data
+        drop = [v for v in cd.data_vars if str(v).startswith(("prior_", "stat_"))]
+        if drop:
+            cd = cd.drop_vars(drop)
+            idata.constant_data = cd.drop_vars(
+                [c for c in cd.coords if not any(c in cd[v].dims for v in cd.data_vars)]
+            )
     # keep the fit lean: tuning draws are not part of the posterior, and the unconstrained
     # copies of constrained parameters (``sigma_log__``) that some back ends return are not
     # parameters of the model
