@@ -1418,6 +1418,11 @@ class GLMMMLFit(_MixedReports):
         return self.glmm.aic
 
     @property
+    def n_params(self) -> int:
+        """Number of estimated parameters (fixed effects, theta, dispersion)."""
+        return self.glmm.n_params
+
+    @property
     def bic(self) -> float:
         return self.glmm.bic
 

@@ -35,13 +35,21 @@ def plot_shrinkage(
     Parameters
     ----------
     table : DataFrame
-        The output of :func:`hierarch.shrinkage`.
+        The output of :func:`hierarch.shrinkage` (binomial hierarchy) or of
+        :func:`hierarch.report_mixed.shrinkage` for a model with one coefficient per group
+        (any scale; the dashed line is the grand mean when the table has one, otherwise
+        complete pooling).
     ax : matplotlib Axes, optional
 
     Examples
     --------
     >>> ax = hierarch.plots.plot_shrinkage(fit.shrinkage())  # doctest: +SKIP
     """
+    if "unpooled" not in table.columns or "partial" not in table.columns:
+        raise ValueError(
+            "plot_shrinkage draws one coefficient per group (columns 'unpooled' and "
+            "'partial'); for two coefficients use plot_shrinkage_2d"
+        )
     ax = _ax(ax)
     n = table["n"].to_numpy(dtype=float)
     size = 15 + 85 * (n - n.min()) / max(np.ptp(n), 1.0)
@@ -54,7 +62,7 @@ def plot_shrinkage(
         s=size,
         color="C0",
         alpha=0.7,
-        label="unpooled (m/n)",
+        label="unpooled",
         zorder=2,
     )
     ax.scatter(
@@ -66,12 +74,19 @@ def plot_shrinkage(
         label=label,
         zorder=2,
     )
-    grand = float(table["grand_mean"].iloc[0])
-    ax.axhline(grand, color="k", ls="--", lw=1, label=f"grand mean {grand:.3f}")
+    if "grand_mean" in table.columns:
+        grand, what = float(table["grand_mean"].iloc[0]), "grand mean"
+    else:
+        grand, what = float(table["complete"].iloc[0]), "complete pooling"
+    ax.axhline(grand, color="k", ls="--", lw=1, label=f"{what} {grand:.3f}")
     ax.set_xticks([x0, x1], ["unpooled", label])
     ax.set_xlim(-0.3, 1.3)
-    ax.set_ylabel("estimated probability")
-    ax.set_title("Shrinkage toward the grand mean (point size: n)")
+    scale = table.attrs.get("scale")
+    binomial = "successes" in table.columns or scale == "response"
+    ax.set_ylabel(
+        "estimated probability" if binomial else "estimate (link scale)" if scale else "estimate"
+    )
+    ax.set_title(f"Shrinkage toward the {what} (point size: n)")
     ax.legend(loc="upper center", fontsize="small", frameon=False)
     return ax
 

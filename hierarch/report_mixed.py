@@ -285,7 +285,10 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
     random intercept alone, ``alpha`` is the pooling weight (the weight of the group's own
     data, ``tau^2 / (tau^2 + sigma^2 / n_j)`` for a Gaussian response, with the GLM working
     weights in place of ``n_j / sigma^2`` otherwise; posterior mean for Bayesian fits) and
-    ``shrinkage = 1 - alpha``.
+    ``shrinkage = 1 - alpha``.  (For a Gaussian random intercept this is exactly the fraction
+    of the distance to the grand mean that the estimate moved; :func:`hierarch.shrinkage` of a
+    ``binomial_model`` fit reports that fraction on the probability scale instead, which for
+    a GLMM differs somewhat from ``1 - alpha``.)
 
     Parameters
     ----------

@@ -68,3 +68,19 @@ def test_mixed_plots(pigs_reml, pigs_bayes):
         "cor[id: Intercept, week]",
         "sigma",
     ]
+
+
+def test_plot_shrinkage_takes_a_glmm_table(rats):
+    import hierarch
+
+    fit = hierarch.model("m | trials(n) ~ 1 + (1 | batch)", rats, family="binomial").fit(
+        method="laplace"
+    )
+    table = fit.shrinkage(scale="response")
+    ax = plots.plot_shrinkage(table)
+    assert ax.get_ylabel() == "estimated probability"
+    assert "complete pooling" in ax.get_title()
+    # the partially pooled points are the table's
+    np.testing.assert_allclose(ax.collections[1].get_offsets()[:, 1], table["partial"])
+    assert plots.plot_shrinkage(fit.shrinkage()).get_ylabel() == "estimate (link scale)"
+    plt.close("all")
