@@ -115,7 +115,15 @@ def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, k
 
     compiled = _COMPILED.get(key)
     if compiled is None:
-        compiled = nutpie.compile_pymc_model(model)
+        # nutpie starts each chain at the initial point jittered by U(-1, 1) on the
+        # unconstrained scale; for fixed effects of wide-ranged covariates (prior SD 0.07 for
+        # a covariate spanning +/-60) that is a hopeless start, so they start at their prior
+        # means (intercept at the link of the mean response) and only the other parameters
+        # are jittered (which still sends the chains apart)
+        jitter = {
+            rv for rv in model.free_RVs if rv.name != "beta" and not rv.name.startswith("beta_")
+        }
+        compiled = nutpie.compile_pymc_model(model, jitter_rvs=jitter)
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = compiled
