@@ -299,7 +299,7 @@ def build_binomial_pymc(
     if kind == "pooled":
         with pm.Model() as model:
             trials_ = pm.Data("trials", np.asarray(trials, dtype=np.int64))
-            mu = priors["mu"].create("mu", as_data=True)
+            mu = priors["mu"].create("mu")
             theta = pm.Deterministic("theta", pm.math.invlogit(mu))
             y = pm.Data("y_obs", np.asarray(successes, dtype=np.int64))
             pm.Binomial("y", n=trials_, p=theta, observed=y)
@@ -308,10 +308,10 @@ def build_binomial_pymc(
     with pm.Model(coords=coords) as model:
         trials_ = pm.Data("trials", np.asarray(trials, dtype=np.int64), dims="group")
         if kind == "unpooled":
-            eta = priors["logit_theta"].create("logit_theta", as_data=True, dims="group")
+            eta = priors["logit_theta"].create("logit_theta", dims="group")
         else:
-            mu = priors["mu"].create("mu", as_data=True)
-            tau = priors["tau"].create("tau", as_data=True)
+            mu = priors["mu"].create("mu")
+            tau = priors["tau"].create("tau")
             z = pm.Normal("z", 0.0, 1.0, dims="group")
             eta = pm.Deterministic("logit_theta", mu + tau * z, dims="group")
         theta = pm.Deterministic("theta", pm.math.invlogit(eta), dims="group")
@@ -575,7 +575,14 @@ def binomial_model(
         )
     from hierarch.sampling import model_key
 
-    key = model_key(model, ("binomial", kind, tuple((k, p.dist) for k, p in resolved.items())))
+    key = model_key(
+        model,
+        (
+            "binomial",
+            kind,
+            tuple((k, repr(sorted(p.to_dict().items()))) for k, p in resolved.items()),
+        ),
+    )
     idata, backend = sample(model, settings, progressbar=progressbar, cache_key=key)
     spec = {
         "model": "binomial",

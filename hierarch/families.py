@@ -136,13 +136,13 @@ class Family:
         if self.name == "poisson":
             return pm.Poisson("y", mu=mu, observed=y, dims=dims)
         if self.name == "negative_binomial":
-            alpha = priors["alpha"].create("alpha", as_data=True)
+            alpha = priors["alpha"].create("alpha")
             return pm.NegativeBinomial("y", mu=mu, alpha=alpha, observed=y, dims=dims)
         if self.name == "gamma":
-            shape = priors["shape"].create("shape", as_data=True)
+            shape = priors["shape"].create("shape")
             return pm.Gamma("y", alpha=shape, beta=shape / mu, observed=y, dims=dims)
         if self.name == "beta":
-            kappa = priors["kappa"].create("kappa", as_data=True)
+            kappa = priors["kappa"].create("kappa")
             return pm.Beta("y", alpha=mu * kappa, beta=(1 - mu) * kappa, observed=y, dims=dims)
         raise ValueError(f"no likelihood for family {self.name!r}")
 

@@ -75,33 +75,20 @@ class Prior:
             f"a prior must be hierarch.Prior(...) or a dict with a 'dist' key, got {value!r}"
         )
 
-    def create(self, name: str, *, as_data: bool = False, **kwargs: Any):
-        """Create the PyMC random variable ``name`` (inside a model context).
-
-        With ``as_data=True`` the parameters enter the graph as ``pm.Data`` named
-        ``prior_<name>_<param>``, so a compiled model can be reused with other prior values
-        (see :mod:`hierarch.sampling`)."""
+    def create(self, name: str, **kwargs: Any):
+        """Create the PyMC random variable ``name`` (inside a model context)."""
         import pymc as pm
 
-        return getattr(pm, self.dist)(name, **self._np_params(name if as_data else None), **kwargs)
+        return getattr(pm, self.dist)(name, **self._np_params(), **kwargs)
 
-    def dist_(self, *, data_name: str | None = None, **kwargs: Any):
-        """An unnamed PyMC distribution (e.g. the ``sd_dist`` of an LKJ prior); parameters as
-        ``pm.Data`` named after ``data_name`` when given (inside a model context)."""
+    def dist_(self, **kwargs: Any):
+        """An unnamed PyMC distribution (e.g. the ``sd_dist`` of an LKJ prior)."""
         import pymc as pm
 
-        return getattr(pm, self.dist).dist(**self._np_params(data_name), **kwargs)
+        return getattr(pm, self.dist).dist(**self._np_params(), **kwargs)
 
-    def _np_params(self, data_name: str | None = None) -> dict[str, Any]:
-        out = {k: np.asarray(v) if isinstance(v, list) else v for k, v in self.params.items()}
-        if data_name is not None:
-            import pymc as pm
-
-            out = {
-                k: pm.Data(f"prior_{data_name}_{k}", np.asarray(v, dtype=float))
-                for k, v in out.items()
-            }
-        return out
+    def _np_params(self) -> dict[str, Any]:
+        return {k: np.asarray(v) if isinstance(v, list) else v for k, v in self.params.items()}
 
     def density(self, x: np.ndarray) -> np.ndarray:
         """Prior density evaluated at ``x`` (for plotting the prior against a posterior)."""

@@ -37,13 +37,16 @@ def model_key(model, extra: Any = ()) -> tuple:
     (what the graph holds as constants: link, formula, prior families, LKJ shape, ...)."""
     import numpy as np
 
-    rvs = tuple((rv.name, type(rv.owner.op).__name__) for rv in model.free_RVs + model.observed_RVs)
-    point = model.initial_point()
-    shapes = tuple((k, np.shape(v)) for k, v in sorted(point.items()))
+    # shapes from dims and static types (``model.initial_point()`` would compile a function)
+    dims = model.named_vars_to_dims
+    rvs = tuple(
+        (rv.name, type(rv.owner.op).__name__, dims.get(rv.name), rv.type.shape)
+        for rv in model.free_RVs + model.observed_RVs
+    )
     data = tuple(sorted((d.name, np.shape(d.get_value())) for d in model.data_vars))
     dets = tuple(d.name for d in model.deterministics)
     coords = tuple((k, len(v)) for k, v in sorted(model.coords.items()))
-    return (extra, rvs, shapes, data, dets, len(model.potentials), coords)
+    return (extra, rvs, data, dets, len(model.potentials), coords)
 
 
 _SAMPLERS = ("auto", "pymc", "nutpie", "numpyro")
