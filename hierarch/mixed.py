@@ -473,11 +473,15 @@ class Model:
         b_all = np.empty((S, J, K))
         for lo in range(0, S, chunk):
             sl = slice(lo, min(S, lo + chunk))
+            Ztr = st["Zty"][None] - np.einsum("jkp,sp->sjk", st["ZtX"], beta[sl])
+            if K <= 2:  # closed forms, elementwise over (draw, group): no batched linalg
+                e = rng.standard_normal((sl.stop - sl.start, J, K))
+                b_all[sl] = _conditional_draw_small(Lfull[sl], sigma[sl], st["ZtZ"], Ztr, e)
+                continue
             L = Lfull[sl][:, None]  # (s, 1, K, K)
             s2 = (sigma[sl] ** 2)[:, None, None, None]
             A = np.swapaxes(L, -1, -2) @ st["ZtZ"][None] @ L + s2 * np.eye(K)
             Ainv = np.linalg.inv(A)
-            Ztr = st["Zty"][None] - np.einsum("jkp,sp->sjk", st["ZtX"], beta[sl])
             M = L @ Ainv @ np.swapaxes(L, -1, -2)  # (s, J, K, K)
             mean = np.einsum("sjab,sjb->sja", M, Ztr)
             cov = s2 * M
@@ -904,6 +908,42 @@ class Model:
         fit._model = self
         fit.diagnostics(warn=True, stacklevel=4)
         return fit
+
+
+def _conditional_draw_small(L, sigma, ZtZ, Ztr, e):
+    """Exact conditional draws of 1 or 2 group effects per group, elementwise.
+
+    With ``A = L' Z'Z L + sigma^2 I = C C'`` (Cholesky, written out for 1 x 1 and 2 x 2):
+    ``b = L (A^-1 L' Z'r + sigma C'^-1 e)``, i.e. mean ``L A^-1 L' Z'r`` and covariance
+    ``sigma^2 L A^-1 L'``.  ``L``: (s, K, K); ``sigma``: (s,); ``ZtZ``: (J, K, K); ``Ztr``,
+    ``e``: (s, J, K)."""
+    s2 = (sigma**2)[:, None]
+    sig = sigma[:, None]
+    if L.shape[-1] == 1:
+        l11 = L[:, 0, 0][:, None]
+        a = l11**2 * ZtZ[None, :, 0, 0] + s2
+        u = l11 * Ztr[..., 0] / a + sig * e[..., 0] / np.sqrt(a)
+        return (l11 * u)[..., None]
+    l11, l21, l22 = (L[:, i, j][:, None] for i, j in ((0, 0), (1, 0), (1, 1)))
+    z11, z12, z22 = (ZtZ[None, :, i, j] for i, j in ((0, 0), (0, 1), (1, 1)))
+    m11, m12 = z11 * l11 + z12 * l21, z12 * l22
+    m21, m22 = z12 * l11 + z22 * l21, z22 * l22
+    a11 = l11 * m11 + l21 * m21 + s2
+    a12 = l11 * m12 + l21 * m22
+    a22 = l22 * m22 + s2
+    c11 = np.sqrt(a11)
+    c21 = a12 / c11
+    c22 = np.sqrt(a22 - c21**2)
+    v1 = l11 * Ztr[..., 0] + l21 * Ztr[..., 1]
+    v2 = l22 * Ztr[..., 1]
+    w1 = v1 / c11
+    w2 = (v2 - c21 * w1) / c22
+    u2 = w2 / c22 + sig * e[..., 1] / c22
+    u1 = (w1 + sig * e[..., 0] - c21 * u2) / c11
+    out = np.empty(Ztr.shape)
+    out[..., 0] = l11 * u1
+    out[..., 1] = l21 * u1 + l22 * u2
+    return out
 
 
 def _digest(stats: dict[str, Any]) -> str:

@@ -153,3 +153,36 @@ def test_fallback_to_the_plain_model_is_noted(seed, monkeypatch):
     ).fit(random_seed=seed, progressbar=False, draws=100, tune=100, chains=2)
     assert fit.spec["marginalized"] is False
     assert "this model has 30" in fit.spec["notes"][0]
+
+
+@pytest.mark.parametrize("K", [1, 2])
+def test_closed_form_conditional_draws_match_the_matrix_formula(rng, K):
+    """b = L (A^-1 L'Z'r + sigma C'^-1 e): mean L A^-1 L'Z'r and covariance
+    sigma^2 L A^-1 L' (to 1e-10), against batched matrix algebra."""
+    from hierarch.mixed import _conditional_draw_small
+
+    s, J = 3, 4
+    L = np.tril(rng.normal(size=(s, K, K)))
+    L[:, np.arange(K), np.arange(K)] = np.abs(L[:, np.arange(K), np.arange(K)]) + 0.5
+    sigma = rng.uniform(0.5, 2.0, s)
+    Zj = rng.normal(size=(J, 6, K))
+    ZtZ = np.einsum("jna,jnb->jab", Zj, Zj)
+    Ztr = rng.normal(size=(s, J, K))
+    A = np.swapaxes(L, 1, 2)[:, None] @ ZtZ[None] @ L[:, None] + (sigma**2)[
+        :, None, None, None
+    ] * np.eye(K)
+    Ainv = np.linalg.inv(A)
+    mean = np.einsum("sab,sjbc,sdc,sjd->sja", L, Ainv, L, Ztr)
+    got = _conditional_draw_small(L, sigma, ZtZ, Ztr, np.zeros((s, J, K)))
+    np.testing.assert_allclose(got, mean, atol=1e-10)
+    # the map e -> draw - mean is sigma L C'^-1: its square is the covariance
+    cols = np.stack(
+        [
+            _conditional_draw_small(L, sigma, ZtZ, Ztr, np.broadcast_to(np.eye(K)[i], (s, J, K)))
+            - mean
+            for i in range(K)
+        ],
+        axis=-1,
+    )
+    cov = (sigma**2)[:, None, None, None] * (L[:, None] @ Ainv @ np.swapaxes(L, 1, 2)[:, None])
+    np.testing.assert_allclose(cols @ np.swapaxes(cols, -1, -2), cov, atol=1e-10)
