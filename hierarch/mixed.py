@@ -17,7 +17,7 @@ from scipy import stats
 
 from hierarch.families import _inverse_link, get_family
 from hierarch.formula import FormulaError, ParsedFormula, parse_formula
-from hierarch.freq.lmm import LMMFit, fit_lmm
+from hierarch.freq.lmm import LMMFit, fit_lmm, varcorr_table
 from hierarch.priors import Prior, resolve_priors
 from hierarch.results import BayesFit
 from hierarch.sampling import SamplerSettings, sample
@@ -1154,33 +1154,36 @@ class MixedMLFit(_MixedReports):
             "",
             "Random effects:",
         ]
-        vc = self.varcorr()
-        for _, r in vc.iterrows():
-            if r["group"] == "Residual":
-                lines.append(f"  {'Residual':<14s}{'':<14s} SD {r['sdcor']:.4f}")
-            elif pd.isna(r["var2"]):
-                lines.append(f"  {r['group']:<14s}{r['var1']:<14s} SD {r['sdcor']:.4f}")
-            else:
-                value = (
-                    f"{r['sdcor']:.3f}"
-                    if np.isfinite(r["sdcor"])
-                    else "undefined (a variance is zero)"
-                )
-                lines.append(
-                    f"  {r['group']:<14s}{'cor(' + r['var1'] + ', ' + r['var2'] + ')':<14s}"
-                    f"    {value}"
-                )
-        ng = ", ".join(f"{b.factor}, {b.n_levels}" for b in _unique_factors(lm.blocks))
-        lines += [
-            f"Number of obs: {lm.n_obs}; groups: {ng}",
-            "",
-            "Fixed effects:",
-            self.fixed_effects().round(5).to_string(),
-        ]
+        lines += _random_effect_lines(self.varcorr(), self.model.parsed, lm.n_obs)
+        lines += ["", "Fixed effects:", self.fixed_effects().round(5).to_string()]
         lines += [f"Note: {n}" for n in lm.notes]
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def _random_effect_lines(vc: pd.DataFrame, pf: ParsedFormula, n_obs: int, extra=()) -> list[str]:
+    """The random-effects part of a printed ML summary (as lme4's): SDs, correlations, the
+    residual SD or family parameter, and the numbers of observations and groups."""
+    lines = []
+    for _, r in vc.iterrows():
+        if r["group"] == "Residual":
+            lines.append(f"  {'Residual':<14s}{'':<14s} SD {r['sdcor']:.4f}")
+        elif pd.isna(r["var2"]):
+            blk = next(b for b in pf.blocks if b.factor == r["group"])
+            tag = "  (overdispersion)" if _is_observation_level(blk, pf.n) else ""
+            lines.append(f"  {r['group']:<14s}{r['var1']:<14s} SD {r['sdcor']:.4f}{tag}")
+        else:
+            value = (
+                f"{r['sdcor']:.3f}" if np.isfinite(r["sdcor"]) else "undefined (a variance is zero)"
+            )
+            lines.append(
+                f"  {r['group']:<14s}{'cor(' + r['var1'] + ', ' + r['var2'] + ')':<14s}    {value}"
+            )
+    lines += [f"  {e}" for e in extra]
+    ng = ", ".join(f"{b.factor}, {b.n_levels}" for b in _unique_factors(pf.blocks))
+    lines.append(f"Number of obs: {n_obs}; groups: {ng}")
+    return lines
 
 
 def _unique_factors(blocks):
@@ -1488,32 +1491,7 @@ class GLMMMLFit(_MixedReports):
 
     def varcorr(self) -> pd.DataFrame:
         """Variance components as lme4's ``as.data.frame(VarCorr(fit))`` (link scale)."""
-        rows = []
-        for b, C in zip(self.model.parsed.blocks, self.glmm.cov, strict=True):
-            sd = np.sqrt(np.diag(C))
-            for i, col in enumerate(b.columns):
-                rows.append(
-                    {
-                        "group": b.factor,
-                        "var1": col,
-                        "var2": np.nan,
-                        "vcov": C[i, i],
-                        "sdcor": sd[i],
-                    }
-                )
-            for i in range(b.k):
-                for j in range(i + 1, b.k):
-                    cor = C[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else np.nan
-                    rows.append(
-                        {
-                            "group": b.factor,
-                            "var1": b.columns[i],
-                            "var2": b.columns[j],
-                            "vcov": C[i, j],
-                            "sdcor": cor,
-                        }
-                    )
-        return pd.DataFrame(rows)
+        return varcorr_table(self.model.parsed.blocks, self.glmm.cov)
 
     def group_sds(self) -> pd.DataFrame:
         """Random-effect SDs (link scale), one row per block and effect; ``kind`` marks an
@@ -1570,26 +1548,13 @@ class GLMMMLFit(_MixedReports):
             "",
             "Random effects (link scale):",
         ]
-        for _, r in self.varcorr().iterrows():
-            if pd.isna(r["var2"]):
-                blk = next(b for b in pf.blocks if b.factor == r["group"])
-                tag = "  (overdispersion)" if _is_observation_level(blk, pf.n) else ""
-                lines.append(f"  {r['group']:<14s}{r['var1']:<14s} SD {r['sdcor']:.4f}{tag}")
-            else:
-                value = f"{r['sdcor']:.3f}" if np.isfinite(r["sdcor"]) else "undefined"
-                lines.append(
-                    f"  {r['group']:<14s}{'cor(' + r['var1'] + ', ' + r['var2'] + ')':<14s}"
-                    f"    {value}"
-                )
-        if g.dispersion:
-            lines.append(f"  {self.model.family} {g.dispersion[0]}: {g.dispersion[1]:.4f}")
-        ng = ", ".join(f"{b.factor}, {b.n_levels}" for b in _unique_factors(pf.blocks))
-        lines += [
-            f"Number of obs: {g.n_obs}; groups: {ng}",
-            "",
-            "Fixed effects:",
-            self.fixed_effects().round(5).to_string(),
-        ]
+        extra = (
+            [f"{self.model.family} {g.dispersion[0]}: {g.dispersion[1]:.4f}"]
+            if g.dispersion
+            else []
+        )
+        lines += _random_effect_lines(self.varcorr(), pf, g.n_obs, extra)
+        lines += ["", "Fixed effects:", self.fixed_effects().round(5).to_string()]
         lines += [f"Note: {n}" for n in g.notes]
         return "\n".join(lines)
 

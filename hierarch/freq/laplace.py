@@ -821,8 +821,6 @@ def fit_glmm(
             f"the optimiser did not report convergence ({best.message}); check the estimates, "
             "try rescaling covariates or simplifying the random-effect structure"
         )
-    # leave the warm start where the estimates are (for later evaluations)
-    prob.pirls(theta, beta, phi)
     return GLMMFit(
         family=family,
         link=link,

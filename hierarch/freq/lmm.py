@@ -24,9 +24,44 @@ from scipy import linalg, optimize
 
 from hierarch.formula import ParsedFormula, REBlock
 
-__all__ = ["LMMFit", "fit_lmm"]
+__all__ = ["LMMFit", "fit_lmm", "varcorr_table"]
 
 _LOG_2PI = np.log(2 * np.pi)
+
+
+def varcorr_table(blocks, covs, residual_sd: float | None = None) -> pd.DataFrame:
+    """lme4's ``as.data.frame(VarCorr(fit))``: one row per SD (``var2`` NaN) and per
+    correlation within a block, then the residual SD when there is one."""
+    rows = []
+    for b, C in zip(blocks, covs, strict=True):
+        sd = np.sqrt(np.diag(C))
+        for i, name in enumerate(b.columns):
+            rows.append(
+                {"group": b.factor, "var1": name, "var2": np.nan, "vcov": C[i, i], "sdcor": sd[i]}
+            )
+        for i in range(b.k):
+            for j in range(i + 1, b.k):
+                cor = C[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else np.nan
+                rows.append(
+                    {
+                        "group": b.factor,
+                        "var1": b.columns[i],
+                        "var2": b.columns[j],
+                        "vcov": C[i, j],
+                        "sdcor": cor,
+                    }
+                )
+    if residual_sd is not None:
+        rows.append(
+            {
+                "group": "Residual",
+                "var1": np.nan,
+                "var2": np.nan,
+                "vcov": residual_sd**2,
+                "sdcor": residual_sd,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 @dataclass
@@ -90,41 +125,7 @@ class LMMFit:
 
     def varcorr(self) -> pd.DataFrame:
         """Variance components as lme4's ``as.data.frame(VarCorr(fit))``."""
-        rows = []
-        for b, C in zip(self.blocks, self.cov, strict=True):
-            sd = np.sqrt(np.diag(C))
-            for i, name in enumerate(b.columns):
-                rows.append(
-                    {
-                        "group": b.factor,
-                        "var1": name,
-                        "var2": np.nan,
-                        "vcov": C[i, i],
-                        "sdcor": sd[i],
-                    }
-                )
-            for i in range(b.k):
-                for j in range(i + 1, b.k):
-                    cor = C[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else np.nan
-                    rows.append(
-                        {
-                            "group": b.factor,
-                            "var1": b.columns[i],
-                            "var2": b.columns[j],
-                            "vcov": C[i, j],
-                            "sdcor": cor,
-                        }
-                    )
-        rows.append(
-            {
-                "group": "Residual",
-                "var1": np.nan,
-                "var2": np.nan,
-                "vcov": self.sigma**2,
-                "sdcor": self.sigma,
-            }
-        )
-        return pd.DataFrame(rows)
+        return varcorr_table(self.blocks, self.cov, residual_sd=self.sigma)
 
     def ranef_frame(self, i: int = 0) -> pd.DataFrame:
         """Conditional modes of block ``i`` as a DataFrame indexed by level."""
