@@ -241,33 +241,34 @@ def _pooling_weights(fit, blk) -> np.ndarray:
     """Per group ``alpha_j = tau^2 W_j / (1 + tau^2 W_j)``: the weight of the group's own data
     in its partially pooled intercept, with ``W_j`` the information of the group's rows about
     the intercept (``n_j / sigma^2`` for a Gaussian response, the summed GLM working weights at
-    the group's estimate otherwise); averaged over posterior draws for Bayesian fits."""
+    the group's estimate otherwise); at the estimates for ML fits, averaged over posterior
+    draws for Bayesian fits."""
     from scipy import sparse
 
     from hierarch.freq.laplace import LAPLACE_FAMILIES
 
     model = fit.model
     pf = model.parsed
-    d = _draws(fit)
     J = blk.n_levels
-    S = d.beta.shape[0]
-    idx = np.arange(S)
-    if S > 400:
-        idx = np.linspace(0, S - 1, 400).round().astype(int)
-    tau2 = d.chol[0][idx, 0, 0] ** 2
+    if _is_bayes(fit):  # up to 400 evenly spaced posterior draws
+        d = _draws(fit)
+        S = d.beta.shape[0]
+        idx = np.linspace(0, S - 1, min(S, 400)).round().astype(int)
+        beta, tau2, sigma = d.beta[idx], d.chol[0][idx, 0, 0] ** 2, d.sigma[idx]
+        b = d.ranef[0][idx][:, :, 0]
+        disp = _dispersion(fit)
+        disp = None if disp is None else disp[idx][:, None]
+    else:  # the estimates
+        ml = fit.ml
+        beta, tau2, sigma = ml.beta[None], np.array([ml.cov[0][0, 0]]), np.array([ml.sigma])
+        b = ml.ranef[0][None, :, 0]
+        disp = _dispersion(fit)
     G = sparse.csr_matrix((np.ones(pf.n), (np.arange(pf.n), blk.codes)), shape=(pf.n, J))
     if model.family == "gaussian":
-        W = (G.T @ np.ones(pf.n))[None, :] / d.sigma[idx, None] ** 2
+        W = (G.T @ np.ones(pf.n))[None, :] / sigma[:, None] ** 2
     else:
-        if _is_bayes(fit):
-            b = d.ranef[0][idx][:, :, 0]
-        else:
-            b = np.broadcast_to(fit.ml.ranef[0][:, 0], (len(idx), J))
-        eta = d.beta[idx] @ pf.X.T + pf.offset_or_zero + b[:, blk.codes]
+        eta = beta @ pf.X.T + pf.offset_or_zero + b[:, blk.codes]
         fam = LAPLACE_FAMILIES[model.family](model.link)
-        disp = _dispersion(fit)
-        if disp is not None:
-            disp = disp[idx][:, None] if _is_bayes(fit) else disp
         n = model.trials if model.family == "binomial" else np.ones(pf.n)
         _, info = fam.score_info(pf.y[None, :], n[None, :], eta, disp)
         W = np.asarray((G.T @ np.asarray(info).T).T)
@@ -755,55 +756,29 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
     """
     if _is_bayes(ml_fit) or not _is_bayes(bayes_fit):
         raise ValueError("compare(ml_fit, bayes_fit): the REML/ML fit first, then the Bayesian")
-    fe_ml, fe_b = ml_fit.fixed_effects(), bayes_fit.fixed_effects()
-    rows = [
-        {
-            "quantity": c,
-            "estimate": fe_ml.loc[c, "estimate"],
-            "mean": fe_b.loc[c, "mean"],
-            "lower": fe_b.loc[c, "lower"],
-            "upper": fe_b.loc[c, "upper"],
+
+    def row(quantity, estimate, post):
+        return {
+            "quantity": quantity,
+            "estimate": estimate,
+            "mean": post["mean"],
+            "lower": post["lower"],
+            "upper": post["upper"],
         }
-        for c in fe_ml.index
-    ]
+
+    fe_ml, fe_b = ml_fit.fixed_effects(), bayes_fit.fixed_effects()
+    rows = [row(c, fe_ml.loc[c, "estimate"], fe_b.loc[c]) for c in fe_ml.index]
     sd_ml, sd_b = ml_fit.group_sds(), bayes_fit.group_sds()
     for (_, a), (_, b) in zip(sd_ml.iterrows(), sd_b.iterrows(), strict=True):
-        rows.append(
-            {
-                "quantity": f"sd[{a['group']}: {a['effect']}]",
-                "estimate": a["estimate"],
-                "mean": b["mean"],
-                "lower": b["lower"],
-                "upper": b["upper"],
-            }
-        )
+        rows.append(row(f"sd[{a['group']}: {a['effect']}]", a["estimate"], b))
     cor_ml, cor_b = ml_fit.correlations(), bayes_fit.correlations()
     for (_, a), (_, b) in zip(cor_ml.iterrows(), cor_b.iterrows(), strict=False):
-        rows.append(
-            {
-                "quantity": f"cor[{a['group']}: {a['var1']}, {a['var2']}]",
-                "estimate": a["estimate"],
-                "mean": b["mean"],
-                "lower": b["lower"],
-                "upper": b["upper"],
-            }
-        )
-    extra = []
+        rows.append(row(f"cor[{a['group']}: {a['var1']}, {a['var2']}]", a["estimate"], b))
     if hasattr(ml_fit, "lmm"):
-        extra.append(("sigma", ml_fit.sigma(), "sigma"))
+        rows.append(row("sigma", ml_fit.sigma(), bayes_fit._summ("sigma").iloc[0]))
     elif ml_fit.glmm.dispersion is not None:
         name, value = ml_fit.glmm.dispersion
         # the Bayesian model's name for the same parameter (see hierarch.families)
-        extra.append((name, value, {"k": "alpha", "shape": "shape", "phi": "kappa"}[name]))
-    for label, value, var in extra:
-        s = bayes_fit._summ(var).iloc[0]
-        rows.append(
-            {
-                "quantity": label,
-                "estimate": value,
-                "mean": s["mean"],
-                "lower": s["lower"],
-                "upper": s["upper"],
-            }
-        )
+        var = {"k": "alpha", "shape": "shape", "phi": "kappa"}[name]
+        rows.append(row(name, value, bayes_fit._summ(var).iloc[0]))
     return pd.DataFrame(rows).set_index("quantity")

@@ -264,7 +264,12 @@ def test_glmm_shrinkage_link_scale_and_pooling_weights(rats):
     np.testing.assert_allclose(
         link["unpooled"][~zero], np.log(rats["m"] / (rats["n"] - rats["m"]))[~zero], rtol=1e-10
     )
-    # pooling weights in (0, 1), larger for bigger batches at similar rates
+    # pooling weights at the estimates: tau^2 W / (1 + tau^2 W), W = n p (1 - p) at the
+    # batch's partially pooled probability
+    p = 1 / (1 + np.exp(-(fit.glmm.beta[0] + fit.glmm.ranef[0][:, 0])))
+    W = rats["n"].to_numpy() * p * (1 - p)
+    tau2 = fit.glmm.cov[0][0, 0]
+    np.testing.assert_allclose(link["alpha"], tau2 * W / (1 + tau2 * W), rtol=1e-12)
     assert ((link["alpha"] > 0) & (link["alpha"] < 1)).all()
     # partial estimates lie between each batch's own log-odds and the grand mean mu (which,
     # on the log-odds scale, is not the pooled proportion's log-odds "complete")

@@ -7,72 +7,53 @@ The model is ``y_i | b ~ F(g^-1(x_i' beta + b_{j[i]}))`` with ``b_j ~ N(0, tau^2
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from hierarch.freq.laplace import fit_glmm
+from hierarch.freq.laplace import GLMMFit, fit_glmm
 
 __all__ = ["ScalarGLMMFit", "fit_scalar_glmm"]
 
 
 @dataclass
 class ScalarGLMMFit:
-    """Result of :func:`fit_scalar_glmm` (all arrays in group / coefficient order).
+    """Result of :func:`fit_scalar_glmm`: the general :class:`GLMMFit` (``fit``; its
+    attributes -- ``beta``, ``se``, ``vcov``, ``loglik``, ``aic``, ``notes``, ... -- are
+    reachable here directly) seen as one random intercept per group.
 
     Attributes
     ----------
-    beta : ndarray
-        Fixed effects (link scale).
     tau : float
         Random-effect standard deviation (lme4's ``theta`` for a scalar effect).
-    vcov : ndarray
-        Covariance of ``beta`` from the finite-difference Hessian of the deviance in
-        ``(tau, beta)`` (lme4's default for GLMMs).
-    vcov_conditional : ndarray
-        Covariance of ``beta`` treating ``tau`` as known (lme4's ``use.hessian = FALSE``).
     ranef : ndarray
         Conditional modes of the random effects ``b_j`` (link scale).
     condvar : ndarray
         Conditional variances of ``b_j`` (lme4's ``postVar``).
-    loglik : float
-        Approximate log-likelihood (binomial coefficients included, as in lme4).
     """
 
-    family: str
-    n_agq: int
-    beta: np.ndarray
-    tau: float
-    vcov: np.ndarray
-    vcov_conditional: np.ndarray
-    ranef: np.ndarray
-    condvar: np.ndarray
-    loglik: float
-    n_obs: int
-    n_groups: int
-    converged: bool
-    message: str
-    singular: bool
-    hessian_ok: bool
-    notes: list[str] = field(default_factory=list)
+    fit: GLMMFit
+
+    def __getattr__(self, name: str):
+        if name == "fit":  # not set yet (copy / unpickling)
+            raise AttributeError(name)
+        return getattr(self.fit, name)
 
     @property
-    def se(self) -> np.ndarray:
-        """Standard errors of ``beta``."""
-        return np.sqrt(np.diag(self.vcov))
+    def tau(self) -> float:
+        return float(self.fit.theta[0])
 
     @property
-    def n_params(self) -> int:
-        return len(self.beta) + 1
+    def ranef(self) -> np.ndarray:
+        return self.fit.ranef[0][:, 0]
 
     @property
-    def aic(self) -> float:
-        return -2.0 * self.loglik + 2.0 * self.n_params
+    def condvar(self) -> np.ndarray:
+        return self.fit.condvar[0][:, 0, 0]
 
     @property
-    def deviance(self) -> float:
-        """``-2 * loglik``."""
-        return -2.0 * self.loglik
+    def n_groups(self) -> int:
+        return len(self.ranef)
 
 
 def fit_scalar_glmm(
@@ -135,21 +116,4 @@ def fit_scalar_glmm(
         n_agq=n_agq,
         theta_start=[tau_start],
     )
-    return ScalarGLMMFit(
-        family=family,
-        n_agq=g.n_agq,
-        beta=g.beta,
-        tau=float(g.theta[0]),
-        vcov=g.vcov,
-        vcov_conditional=g.vcov_conditional,
-        ranef=g.ranef[0][:, 0],
-        condvar=g.condvar[0][:, 0, 0],
-        loglik=g.loglik,
-        n_obs=g.n_obs,
-        n_groups=J,
-        converged=g.converged,
-        message=g.message,
-        singular=g.singular,
-        hessian_ok=g.hessian_ok,
-        notes=g.notes,
-    )
+    return ScalarGLMMFit(g)
