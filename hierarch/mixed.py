@@ -453,14 +453,7 @@ class Model:
             return v.reshape(S, *v.shape[2:])
 
         beta, sigma = flat("beta"), flat("sigma")
-        chols = []
-        for bname, b in zip(self.block_names, pf.blocks, strict=True):
-            sd = flat(f"sd_{bname}")
-            if b.k == 1:
-                chols.append(sd[:, :, None])
-            else:
-                corr = flat(f"corr_{bname}")
-                chols.append(sd[:, :, None] * np.linalg.cholesky(corr))
+        chols = self._chol_draws(post, S)
         K = sum(b.k for b in pf.blocks)
         Lfull = np.zeros((S, K, K))
         off = 0
