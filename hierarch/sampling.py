@@ -103,6 +103,14 @@ def _interactive() -> bool:
     return sys.stderr.isatty()
 
 
+def _disk_cache_enabled() -> bool:
+    """nutpie's compiled wrappers are kept on disk (next to PyTensor's numba cache) unless
+    ``HIERARCH_DISK_CACHE=0`` or PyTensor's own numba cache is switched off."""
+    import os
+
+    return os.environ.get("HIERARCH_DISK_CACHE", "1") != "0"
+
+
 def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, key):
     """nutpie with the compiled model reused across fits of the same structure (what
     ``pm.sample(nuts_sampler="nutpie")`` does, minus the recompilation)."""
@@ -126,7 +134,13 @@ def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, k
         jitter = {
             rv for rv in model.free_RVs if rv.name != "beta" and not rv.name.startswith("beta_")
         }
-        compiled = nutpie.compile_pymc_model(model, jitter_rvs=jitter)
+        compiled = None
+        if _disk_cache_enabled():
+            from hierarch._nutpie_disk import compile_pymc_model
+
+            compiled = compile_pymc_model(model, jitter_rvs=jitter)
+        if compiled is None:
+            compiled = nutpie.compile_pymc_model(model, jitter_rvs=jitter)
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = compiled
