@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -106,19 +107,37 @@ def hierarch_expand(dim, expanded, x_, out_, user_data_):
 """
 
 
-def _cfunc(kind, src, inner, inner_key, sig, address_as_void_pointer):
+def _hierarch_source_digest() -> str:
+    """A digest of hierarch's own source: the graphs it builds change with it."""
+    global _SOURCE_DIGEST
+    if _SOURCE_DIGEST is None:
+        h = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.rglob("*.py")):
+            h.update(path.read_bytes())
+        _SOURCE_DIGEST = h.hexdigest()
+    return _SOURCE_DIGEST
+
+
+_SOURCE_DIGEST: str | None = None
+
+
+def _cfunc(kind, src, inner, graph_key, sig, address_as_void_pointer):
     import numba
+    from pytensor.configdefaults import config
     from pytensor.link.numba.cache import compile_numba_function_src
 
     key = hashlib.sha256(
         "|".join(
             [
                 src,
-                inner_key,
+                graph_key,
                 version("numba"),
                 version("nutpie"),
                 version("pytensor"),
-                "hierarch-wrapper-2",
+                version("pymc"),
+                str(config.floatX),
+                str(config.numba__fastmath),
+                "hierarch-wrapper-3",
             ]
         ).encode()
     ).hexdigest()
@@ -135,14 +154,23 @@ def _cfunc(kind, src, inner, inner_key, sig, address_as_void_pointer):
         cache_key=f"hierarch_{kind}_{key}",
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", numba.NumbaWarning)
+        warnings.simplefilter("ignore", numba.NumbaWarning)  # "cannot cache": compiled, fine
         return numba.cfunc(sig, cache=True)(fn)
 
 
-def compile_pymc_model(model, jitter_rvs=None) -> Any | None:
+def compile_pymc_model(model, jitter_rvs=None, structure_key: Any = None) -> Any | None:
     """``nutpie.compile_pymc_model(model, jitter_rvs=...)`` with the numba wrappers cached on
     disk; ``None`` when this nutpie/PyTensor does not offer what is needed (the caller then
-    compiles with nutpie as usual)."""
+    compiles with nutpie as usual).
+
+    The disk key names the graph.  PyTensor's own key of the rewritten graph is exact but not
+    always stable across processes (its rewrites may order commutative inputs differently),
+    so a caller that knows what identifies its graph passes ``structure_key`` (hierarch's
+    model-structure key, :func:`hierarch.sampling.model_key`); it is combined with a digest
+    of hierarch's source, the library versions, the layout of the parameter vector and of
+    the stored variables, and the wrapper's source.  A different rewrite of the same graph
+    computes the same function, so the cached code is valid for it.
+    """
     try:
         import numba
         from nutpie import compile_pymc as cp
@@ -175,8 +203,17 @@ def compile_pymc_model(model, jitter_rvs=None) -> Any | None:
     )
     logp_fn, expand_fn = logp_pt.vm.jit_fn, expand_pt.vm.jit_fn
     keys = [CACHED_SRC_FUNCTIONS.get(getattr(f, "py_func", None)) for f in (logp_fn, expand_fn)]
-    if None in keys:  # a graph PyTensor itself does not cache: nothing stable to key on
+    if None in keys:  # a graph PyTensor itself does not cache (an Op without numba caching)
         return None
+    if structure_key is not None:
+        layout_desc = repr(
+            (
+                [(v.name, v.type.shape, str(v.dtype)) for v in model.value_vars],
+                [(n, str(sl), tuple(int(d) for d in sh)) for n, sl, sh in zip(*shape_info)],
+            )
+        )
+        base = "|".join([repr(structure_key), layout_desc, _hierarch_source_digest()])
+        keys = [f"{kind}:{base}" for kind in ("logp", "expand")]
 
     shared_data, shared_vars = {}, {}
     for val in [*logp_pt.get_shared(), *expand_pt.get_shared()]:

@@ -347,6 +347,9 @@ class Model:
     # several grouping factors are integrated out through one dense q x q Cholesky factor
     # (q = total number of group effects) per gradient: cheap up to a few hundred
     MAX_MARGINAL_Q = 400
+    #: above this many per-group Z'Z entries, the marginal model takes its statistics as data
+    #: rather than graph constants (see :meth:`build_marginal`)
+    STATS_AS_DATA = 4096
 
     @property
     def n_group_effects(self) -> int:
@@ -624,13 +627,34 @@ class Model:
         if not self._single_factor:
             return self._build_marginal_global()
         pf = self.parsed
-        # the statistics (like the prior values) stay constants: PyTensor folds the arithmetic
-        # on them, and numba compiles the folded graph faster (pigs, with statistics and
-        # priors as pm.Data: ~38 s instead of ~8 s cold); a refit on the same data reuses the
-        # compiled model, new data compiles again (the cache key holds a digest of them)
         st = self._group_stats()
-        self._marginal_digest = _digest(st)
+        K = sum(b.k for b in pf.blocks)
+        # r_j' r_j enters the log-likelihood summed over groups, so its statistics are summed
+        # once; per group only Z_j'Z_j, Z_j'y and Z_j'X remain, stored column by column
+        # (contiguous vectors: the per-group work is elementwise and fuses into a few loops)
+        stats = {
+            "yty": np.array(st["yty"].sum()),
+            "Xty": st["Xty"].sum(axis=0),
+            "XtX": st["XtX"].sum(axis=0),
+        }
+        for a in range(K):
+            stats[f"Zty{a}"] = np.ascontiguousarray(st["Zty"][:, a])
+            stats[f"ZtX{a}"] = np.ascontiguousarray(st["ZtX"][:, a, :])
+            for c in range(a + 1):
+                stats[f"ZtZ{a}{c}"] = np.ascontiguousarray(st["ZtZ"][:, a, c])
+        n_total, J = float(st["n"].sum()), len(st["n"])
+        # the statistics (like the prior values) are graph constants: PyTensor folds the
+        # arithmetic on them and numba compiles the folded graph fast (pigs, with statistics
+        # and priors as pm.Data: ~38 s instead of ~8 s); a refit on the same data reuses the
+        # compiled model, new data compiles again (the cache key holds a digest of them).
+        # Not so for many groups: there large constants make numba's compile slow (~17 s for
+        # 10,000 groups) and keep it out of the on-disk cache (numba does not cache code
+        # holding arrays over 1 MB), so the statistics are data
+        as_data = J * K * (K + 1) // 2 > self.STATS_AS_DATA
+        self._marginal_digest = None if as_data else _digest(stats)
         with pm.Model(coords=self._coords()) as m:
+            if as_data:
+                stats = {k: pm.Data(f"stat_{k}", v) for k, v in stats.items()}
             beta = self._beta(pm)
             chols = [
                 self._block_chol(pm, bn, b)
@@ -638,21 +662,19 @@ class Model:
             ]
             L = chols[0] if len(chols) == 1 else pt.linalg.block_diag(*chols)
             sigma = self.priors["sigma"].create("sigma")
-            K = sum(b.k for b in pf.blocks)
             s2 = sigma**2
-            rtr = (
-                st["yty"] - 2 * (st["Xty"] @ beta) + ((st["XtX"] @ beta) * beta).sum(axis=-1)
-            )  # r_j' r_j
-            Ztr = st["Zty"] - st["ZtX"] @ beta  # (J, K)
-            ZtZ = st["ZtZ"]
+            rtr = stats["yty"] - 2 * pt.dot(stats["Xty"], beta) + pt.dot(
+                beta, pt.dot(stats["XtX"], beta)
+            )  # sum_j r_j' r_j
+            Ztr = [stats[f"Zty{a}"] - pt.dot(stats[f"ZtX{a}"], beta) for a in range(K)]
             if K == 1:  # closed forms: elementwise ops compile and run fast in every backend
                 l11 = L[0, 0]
-                A = s2 + l11**2 * ZtZ[:, 0, 0]
-                w2 = l11**2 * Ztr[:, 0] ** 2 / A
+                A = s2 + l11**2 * stats["ZtZ00"]
+                w2 = l11**2 * Ztr[0] ** 2 / A
                 logdetA = pt.log(A)
             elif K == 2:
                 l11, l21, l22 = L[0, 0], L[1, 0], L[1, 1]
-                z11, z12, z22 = ZtZ[:, 0, 0], ZtZ[:, 0, 1], ZtZ[:, 1, 1]
+                z11, z12, z22 = stats["ZtZ00"], stats["ZtZ10"], stats["ZtZ11"]
                 m11, m12 = z11 * l11 + z12 * l21, z12 * l22  # M = Z'Z L
                 m21, m22 = z12 * l11 + z22 * l21, z22 * l22
                 a11 = l11 * m11 + l21 * m21 + s2  # A = L' M + sigma^2 I
@@ -661,22 +683,29 @@ class Model:
                 c11 = pt.sqrt(a11)
                 c21 = a12 / c11
                 c22 = pt.sqrt(a22 - c21**2)
-                v1 = l11 * Ztr[:, 0] + l21 * Ztr[:, 1]  # v = L' Z'r
-                v2 = l22 * Ztr[:, 1]
+                v1 = l11 * Ztr[0] + l21 * Ztr[1]  # v = L' Z'r
+                v2 = l22 * Ztr[1]
                 w1 = v1 / c11
                 w2 = w1**2 + ((v2 - c21 * w1) / c22) ** 2
                 logdetA = 2 * (pt.log(c11) + pt.log(c22))
             else:
+                ZtZ = pt.stack(
+                    [
+                        pt.stack([stats[f"ZtZ{max(a, c)}{min(a, c)}"] for c in range(K)], -1)
+                        for a in range(K)
+                    ],
+                    1,
+                )  # (J, K, K)
                 A = pt.matmul(pt.matmul(L.T, ZtZ), L) + s2 * pt.eye(K)
                 C = pt.linalg.cholesky(A)
-                v = pt.matmul(Ztr, L)  # rows: (L' Z_j' r_j)'
+                v = pt.matmul(pt.stack(Ztr, -1), L)  # rows: (L' Z_j' r_j)'
                 w = pt.linalg.solve_triangular(C, v[:, :, None], lower=True, b_ndim=2)[:, :, 0]
                 w2 = (w**2).sum(axis=1)
                 logdetA = 2 * pt.log(pt.diagonal(C, axis1=1, axis2=2)).sum(axis=1)
-            quad = (rtr - w2) / s2
-            logdet = (st["n"] - K) * pt.log(s2) + logdetA
-            loglik = -0.5 * (st["n"] * np.log(2 * np.pi) + logdet + quad)
-            pm.Potential("marginal_loglik", loglik.sum())
+            quad = (rtr - w2.sum()) / s2
+            logdet = (n_total - J * K) * pt.log(s2) + logdetA.sum()
+            loglik = -0.5 * (n_total * np.log(2 * np.pi) + logdet + quad)
+            pm.Potential("marginal_loglik", loglik)
         return m
 
     def build(self):
@@ -751,7 +780,7 @@ class Model:
 
         marginal = "marginal_loglik" in pm_model.named_vars
         digest = getattr(self, "_marginal_digest", None) if marginal else None
-        return model_key(pm_model, (*_structure(self), digest))
+        return model_key(pm_model, (*_structure(self, marginal), digest))
 
     def cells(self) -> dict[str, Any] | None:
         """Bernoulli / binomial rows with identical design rows (fixed and random, group
@@ -950,7 +979,9 @@ def _digest(stats: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def _structure(model: Model) -> tuple:
+def _structure(model: Model, marginal: bool = False) -> tuple:
+    # a marginalized model has no group effects to centre: its parameterization (which for
+    # Gaussian models means a REML fit, seconds on a million rows) is not asked for
     return (
         "mixed",
         model.formula,
@@ -960,7 +991,7 @@ def _structure(model: Model) -> tuple:
         tuple((b.factor, tuple(b.columns)) for b in model.parsed.blocks),
         # prior values are constants of the graph: a refit with other priors compiles again
         tuple(sorted((k, repr(sorted(p.to_dict().items()))) for k, p in model.priors.items())),
-        tuple(sorted(model.parameterization.items())),
+        "marginalized" if marginal else tuple(sorted(model.parameterization.items())),
     )
 
 

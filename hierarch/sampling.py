@@ -138,7 +138,7 @@ def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, k
         if _disk_cache_enabled():
             from hierarch._nutpie_disk import compile_pymc_model
 
-            compiled = compile_pymc_model(model, jitter_rvs=jitter)
+            compiled = compile_pymc_model(model, jitter_rvs=jitter, structure_key=key)
         if compiled is None:
             compiled = nutpie.compile_pymc_model(model, jitter_rvs=jitter)
         if len(_COMPILED) >= _MAX_COMPILED:
