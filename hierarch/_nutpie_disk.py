@@ -209,7 +209,10 @@ def compile_pymc_model(model, jitter_rvs=None, structure_key: Any = None) -> Any
         layout_desc = repr(
             (
                 [(v.name, v.type.shape, str(v.dtype)) for v in model.value_vars],
-                [(n, str(sl), tuple(int(d) for d in sh)) for n, sl, sh in zip(*shape_info)],
+                [
+                    (n, str(sl), tuple(int(d) for d in sh))
+                    for n, sl, sh in zip(*shape_info, strict=True)
+                ],
             )
         )
         base = "|".join([repr(structure_key), layout_desc, _hierarch_source_digest()])
@@ -233,10 +236,10 @@ def compile_pymc_model(model, jitter_rvs=None, structure_key: Any = None) -> Any
     logp_names = [v.name for v in logp_pt.get_shared()]
     expand_names = [v.name for v in expand_pt.get_shared()]
     T = numba.types
-    logp_sig = T.int64(T.uint64, T.CPointer(T.double), T.CPointer(T.double),
-                       T.CPointer(T.double), T.voidptr)
-    expand_sig = T.int64(T.uint64, T.uint64, T.CPointer(T.double), T.CPointer(T.double),
-                         T.voidptr)
+    logp_sig = T.int64(
+        T.uint64, T.CPointer(T.double), T.CPointer(T.double), T.CPointer(T.double), T.voidptr
+    )
+    expand_sig = T.int64(T.uint64, T.uint64, T.CPointer(T.double), T.CPointer(T.double), T.voidptr)
     logp_c = _cfunc(
         "logp",
         _wrapper_source("logp", n_dim, n_expanded, logp_names, layout, dtypes),
@@ -258,7 +261,7 @@ def compile_pymc_model(model, jitter_rvs=None, structure_key: Any = None) -> Any
         _n_dim=n_dim,
         dims=dims,
         _coords=coords,
-        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info)},
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
         compiled_logp_func=logp_c,
         compiled_expand_func=expand_c,
         initial_point_func=init_fn,

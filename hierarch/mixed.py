@@ -663,8 +663,10 @@ class Model:
             L = chols[0] if len(chols) == 1 else pt.linalg.block_diag(*chols)
             sigma = self.priors["sigma"].create("sigma")
             s2 = sigma**2
-            rtr = stats["yty"] - 2 * pt.dot(stats["Xty"], beta) + pt.dot(
-                beta, pt.dot(stats["XtX"], beta)
+            rtr = (
+                stats["yty"]
+                - 2 * pt.dot(stats["Xty"], beta)
+                + pt.dot(beta, pt.dot(stats["XtX"], beta))
             )  # sum_j r_j' r_j
             Ztr = [stats[f"Zty{a}"] - pt.dot(stats[f"ZtX{a}"], beta) for a in range(K)]
             if K == 1:  # closed forms: elementwise ops compile and run fast in every backend

@@ -71,9 +71,7 @@ def test_marginal_statistics_as_data_give_the_same_density(monkeypatch):
     rng = np.random.default_rng(7)
     f_const, f_data = const.compile_logp(), data.compile_logp()
     for _ in range(3):
-        point = {
-            k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in const.initial_point().items()
-        }
+        point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in const.initial_point().items()}
         np.testing.assert_allclose(f_data(point), f_const(point), rtol=1e-9)
 
 
