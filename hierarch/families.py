@@ -128,6 +128,8 @@ class Family:
 
     def likelihood(self, pm, link: str, eta, y, trials, priors, dims="obs"):
         """Add the observed response to the current PyMC model."""
+        if link == "logit" and self.name in ("bernoulli", "binomial"):
+            return _logit_binomial(pm, eta, y, trials if self.name == "binomial" else None, dims)
         mu = _inverse_link(link, eta)
         if self.name == "bernoulli":
             return pm.Bernoulli("y", p=mu, observed=y, dims=dims)
@@ -145,6 +147,42 @@ class Family:
             kappa = priors["kappa"].create("kappa")
             return pm.Beta("y", alpha=mu * kappa, beta=(1 - mu) * kappa, observed=y, dims=dims)
         raise ValueError(f"no likelihood for family {self.name!r}")
+
+
+def _logit_binomial(pm, eta, y, trials, dims):
+    """The binomial (``trials`` given) or Bernoulli likelihood with a logit link, written on
+    the logit scale: ``log p(y) = log C(n, y) + y eta - n log(1 + e^eta)``.  The same density
+    as ``pm.Binomial(n, invlogit(eta))``, but the log binomial coefficients (three ``gammaln``
+    per row, constant) enter as data computed once, and one softplus replaces the logs of a
+    sigmoid: about half the work per gradient.  Predictive draws use ``pm.Binomial``."""
+    import pytensor.tensor as pt
+    from scipy.special import gammaln
+
+    if trials is None:
+        return pm.CustomDist(
+            "y",
+            eta,
+            dist=lambda eta, size: pm.Bernoulli.dist(logit_p=eta, size=size),
+            logp=lambda value, eta: value * eta - pt.softplus(eta),
+            observed=y,
+            dims=dims,
+        )
+    n_val, y_val = (
+        np.asarray(v.get_value() if hasattr(v, "get_value") else v) for v in (trials, y)
+    )
+    log_binom = pm.Data(
+        "log_binom", gammaln(n_val + 1) - gammaln(y_val + 1) - gammaln(n_val - y_val + 1), dims=dims
+    )
+    return pm.CustomDist(
+        "y",
+        eta,
+        trials,
+        log_binom,
+        dist=lambda eta, n, lb, size: pm.Binomial.dist(n=n, logit_p=eta, size=size),
+        logp=lambda value, eta, n, lb: lb + value * eta - n * pt.softplus(eta),
+        observed=y,
+        dims=dims,
+    )
 
 
 FAMILIES: dict[str, Family] = {
