@@ -792,15 +792,22 @@ class Model:
         if not self.aggregate or self.family not in ("bernoulli", "binomial"):
             return None
         pf = self.parsed
-        key = np.column_stack(
-            [pf.X, pf.offset_or_zero] + [np.column_stack([b.codes, b.Z]) for b in pf.blocks]
-        )
-        uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        if len(uniq) == pf.n:
+        cols = [*pf.X.T, pf.offset_or_zero]
+        for b in pf.blocks:
+            cols += [b.codes, *b.Z.T]
+        # rows alike: hash-factorize column by column (linear time; np.unique(axis=0) sorts
+        # the rows, seconds for a million), cells numbered in order of first appearance
+        inverse = np.zeros(pf.n, dtype=np.int64)
+        n_cells = 1
+        for col in cols:
+            codes, uniques = pd.factorize(col)
+            inverse, cells_ = pd.factorize(inverse * len(uniques) + codes)
+            n_cells = len(cells_)
+        if n_cells == pf.n:
             return None
         trials = self.trials if self.family == "binomial" else np.ones(pf.n)
-        first = np.unique(inverse, return_index=True)[1]
+        first = np.empty(n_cells, dtype=np.int64)
+        first[inverse[::-1]] = np.arange(pf.n)[::-1]  # the last write is the first occurrence
         return {
             "X": pf.X[first],
             "offset": pf.offset_or_zero[first],
