@@ -734,16 +734,21 @@ class Model:
                 codes = pm.Data(
                     f"codes_{bname}", b.codes if cells is None else cells["codes"][i], dims=obs
                 )
-                Zb = pm.Data(
-                    f"Z_{bname}",
-                    b.Z if cells is None else cells["Z"][i],
-                    dims=(obs, f"{bname}_effect"),
-                )
+                # a random intercept's Z is a column of ones: left out of the graph (a smaller
+                # graph compiles faster); scalar blocks use elementwise products, not matmuls
+                Zb = None
+                if tuple(b.columns) != ("Intercept",):
+                    Zb = pm.Data(
+                        f"Z_{bname}",
+                        b.Z if cells is None else cells["Z"][i],
+                        dims=(obs, f"{bname}_effect"),
+                    )
                 dims = (b.factor, f"{bname}_effect")
                 chol = self._block_chol(pm, bname, b)
                 if self.parameterization[bname] == "non-centred":
                     z = pm.Normal(f"z_{bname}", 0.0, 1.0, dims=dims)
-                    beff = pm.Deterministic(f"b_{bname}", z @ chol.T, dims=dims)
+                    zl = z * chol[0, 0] if b.k == 1 else z @ chol.T
+                    beff = pm.Deterministic(f"b_{bname}", zl, dims=dims)
                 else:
                     # centred: the group coefficients themselves, around the fixed effect of
                     # the same column (once per column), so beta and the effects decouple
@@ -760,7 +765,12 @@ class Model:
                     else:
                         c = pm.MvNormal(f"c_{bname}", mu=loc, chol=chol, dims=dims)
                     beff = pm.Deterministic(f"b_{bname}", c - loc, dims=dims)
-                mu = mu + (Zb * beff[codes]).sum(axis=1)
+                if Zb is None:
+                    mu = mu + beff[:, 0][codes]  # 1-d indexing: a simpler Op to compile
+                elif b.k == 1:
+                    mu = mu + Zb[:, 0] * beff[:, 0][codes]
+                else:
+                    mu = mu + (Zb * beff[codes]).sum(axis=1)
             if self.family == "gaussian":
                 sigma = self.priors["sigma"].create("sigma")
                 y = pm.Data("y_obs", pf.y, dims="obs")
