@@ -188,7 +188,9 @@ def sample(
     ``progressbar=None`` shows a progress bar only in interactive use (a terminal or a notebook).
     With a ``cache_key`` (see :func:`model_key`; the model's data must all be ``pm.Data``)
     and the nutpie back end, the compiled model is kept and reused by later fits with the
-    same key: a refit of the same shape pays no compilation.
+    same key: a refit of the same shape pays no compilation.  Its numba code is also kept on
+    disk under the same key (:mod:`hierarch._nutpie_disk`), so a new process loads a model
+    it has compiled before; ``HIERARCH_DISK_CACHE=0`` turns that off.
     """
     import pymc as pm
 
