@@ -31,7 +31,7 @@ import numpy as np
 __all__ = ["compile_pymc_model"]
 
 # nutpie versions whose internals this module was written against (checked, not assumed)
-_NUTPIE_TESTED = ("0.15", "0.16")
+_NUTPIE_TESTED = ("0.16",)
 
 
 def _offsets(record_dtype: np.dtype, names: list[str]) -> dict[str, tuple[int, int, list[int]]]:
