@@ -233,37 +233,35 @@ def compile_pymc_model(model, jitter_rvs=None, structure_key: Any = None) -> Any
         return None
     dtypes = {n: np.dtype(v.dtype).name for n, v in shared_data.items()}
 
-    logp_names = [v.name for v in logp_pt.get_shared()]
-    expand_names = [v.name for v in expand_pt.get_shared()]
     T = numba.types
     logp_sig = T.int64(
         T.uint64, T.CPointer(T.double), T.CPointer(T.double), T.CPointer(T.double), T.voidptr
     )
     expand_sig = T.int64(T.uint64, T.uint64, T.CPointer(T.double), T.CPointer(T.double), T.voidptr)
-    logp_c = _cfunc(
-        "logp",
-        _wrapper_source("logp", n_dim, n_expanded, logp_names, layout, dtypes),
-        logp_fn,
-        keys[0],
-        logp_sig,
-        cp.address_as_void_pointer,
-    )
-    expand_c = _cfunc(
-        "expand",
-        _wrapper_source("expand", n_dim, n_expanded, expand_names, layout, dtypes),
-        expand_fn,
-        keys[1],
-        expand_sig,
-        cp.address_as_void_pointer,
-    )
+    compiled = {
+        kind: _cfunc(
+            kind,
+            _wrapper_source(
+                kind, n_dim, n_expanded, [v.name for v in fn_pt.get_shared()], layout, dtypes
+            ),
+            fn,
+            key,
+            sig,
+            cp.address_as_void_pointer,
+        )
+        for kind, fn_pt, fn, key, sig in (
+            ("logp", logp_pt, logp_fn, keys[0], logp_sig),
+            ("expand", expand_pt, expand_fn, keys[1], expand_sig),
+        )
+    }
     dims, coords = cp._prepare_dims_and_coords(model, shape_info)
     return cp.CompiledPyMCModel(
         _n_dim=n_dim,
         dims=dims,
         _coords=coords,
         _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
-        compiled_logp_func=logp_c,
-        compiled_expand_func=expand_c,
+        compiled_logp_func=compiled["logp"],
+        compiled_expand_func=compiled["expand"],
         initial_point_func=init_fn,
         shared_data=shared_data,
         user_data=user_data,
