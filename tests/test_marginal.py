@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 
 import hierarch
@@ -133,6 +134,51 @@ def test_multi_factor_marginal_density_equals_the_dense_gaussian():
     V += (site.codes[:, None] == site.codes[None, :]) * sd_site[0] ** 2
     want = stats.multivariate_normal(pf.X @ beta, V).logpdf(pf.y)
     assert float(loglik) == pytest.approx(want, abs=1e-8)
+
+
+@pytest.mark.parametrize("as_data", [False, True])
+@pytest.mark.parametrize(
+    "formula", ["y ~ x + (1 | g)", "y ~ x + (x | g)", "y ~ x + w + (x + w | g)"]
+)
+def test_single_factor_marginal_density_equals_the_dense_gaussian(formula, as_data, monkeypatch):
+    """One grouping factor with 1, 2 and 3 effects per group (closed forms and the batched
+    Cholesky), statistics as constants and as data: the marginal log-likelihood equals the
+    multivariate normal density with the dense n x n covariance (to 1e-8; unbalanced
+    groups, one with a single row)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    g = np.concatenate([np.repeat(np.arange(7), rng.integers(2, 6, 7)), [7]])
+    df = pd.DataFrame(
+        {
+            "g": g,
+            "x": rng.normal(size=len(g)),
+            "w": rng.normal(size=len(g)),
+            "y": rng.normal(size=len(g)),
+        }
+    )
+    if as_data:
+        monkeypatch.setattr(hierarch.mixed.Model, "STATS_AS_DATA", 0)
+    m = hierarch.model(formula, df)
+    pmm = m.build_marginal()
+    assert any(d.name.startswith("stat_") for d in pmm.data_vars) == as_data
+    b = m.parsed.blocks[0]
+    names = ["beta", "sigma", "sd_g"] + (["corr_g"] if b.k > 1 else [])
+    out = pmm.compile_fn(
+        [pmm[v] for v in names] + pmm.potentials, inputs=pmm.value_vars, on_unused_input="ignore"
+    )
+    point = {
+        k: v + 0.1 * (1 + np.arange(np.size(v))).reshape(np.shape(v))
+        for k, v in pmm.initial_point().items()
+    }
+    vals = out(point)
+    beta, sigma, sd = vals[0], vals[1], vals[2]
+    corr = vals[3] if b.k > 1 else np.ones((1, 1))
+    cov = np.outer(sd, sd) * corr
+    same = b.codes[:, None] == b.codes[None, :]
+    V = sigma**2 * np.eye(m.parsed.n) + same * (b.Z @ cov @ b.Z.T)
+    want = stats.multivariate_normal(m.parsed.X @ beta, V).logpdf(m.parsed.y)
+    assert float(vals[-1]) == pytest.approx(want, abs=1e-8)
 
 
 def test_large_crossed_models_are_not_marginalized(monkeypatch):
