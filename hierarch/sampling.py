@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -138,7 +139,16 @@ def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, k
         if _disk_cache_enabled():
             from hierarch._nutpie_disk import compile_pymc_model
 
-            compiled = compile_pymc_model(model, jitter_rvs=jitter, structure_key=key)
+            try:
+                compiled = compile_pymc_model(model, jitter_rvs=jitter, structure_key=key)
+            except Exception as err:  # noqa: BLE001 -- a speed-up must never cost a fit
+                warnings.warn(
+                    f"hierarch's on-disk compile cache was not used ({type(err).__name__}: "
+                    f"{err}); compiling with nutpie as usual. Set HIERARCH_DISK_CACHE=0 to "
+                    "skip it, or delete PyTensor's numba cache directory if this repeats.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         if compiled is None:
             compiled = nutpie.compile_pymc_model(model, jitter_rvs=jitter)
         if len(_COMPILED) >= _MAX_COMPILED:

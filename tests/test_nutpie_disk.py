@@ -80,3 +80,31 @@ def test_disk_cache_can_be_switched_off(monkeypatch):
     assert not sampling._disk_cache_enabled()
     monkeypatch.setenv("HIERARCH_DISK_CACHE", "1")
     assert sampling._disk_cache_enabled()
+
+
+@pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # 50 draws
+def test_a_broken_disk_cache_falls_back_to_nutpie(rats, seed, monkeypatch):
+    """Whatever goes wrong in the disk-cache path (a corrupt cache file, changed nutpie
+    internals), the fit is compiled by nutpie and the user is told."""
+
+    def broken(*args, **kwargs):
+        raise OSError("cache file truncated")
+
+    monkeypatch.setattr(_nutpie_disk, "compile_pymc_model", broken)
+    sampling.clear_compiled_cache()
+    with pytest.warns(RuntimeWarning, match="cache file truncated"):
+        fit = hierarch.binomial_model(
+            "m",
+            "n",
+            "batch",
+            rats,
+            multilevel=True,
+            method="bayes",
+            random_seed=seed,
+            draws=50,
+            tune=50,
+            chains=2,
+            progressbar=False,
+        )
+    assert fit.idata.posterior["mu"].shape == (2, 50)
+    sampling.clear_compiled_cache()
