@@ -8,9 +8,10 @@ process -- most of a cold fit of a small model.
 
 Here the wrappers are generated as source code with every constant written into it (sizes, the
 byte offsets of nutpie's ``user_data`` record, dtypes) and compiled with ``cache=True`` under a
-key that combines a hash of that source with PyTensor's own cache keys of the wrapped functions
-(which identify the graph, constants included) and the library versions.  A later process that
-builds the same model loads the machine code instead of compiling it.  The result is nutpie's
+key that combines a hash of that source with a key of the wrapped graph (the caller's
+model-structure key with a digest of hierarch's source, or else PyTensor's own graph key) and
+the library versions.  A later process that builds the same model loads the machine code
+instead of compiling it.  The result is nutpie's
 own ``CompiledPyMCModel``, so ``with_data`` and ``nutpie.sample`` work unchanged.
 
 This leans on nutpie internals (``_make_functions``, ``make_user_data``, the ``user_data``

@@ -167,9 +167,7 @@ def _logit_binomial(pm, eta, y, trials, dims):
             observed=y,
             dims=dims,
         )
-    n_val, y_val = (
-        np.asarray(v.get_value() if hasattr(v, "get_value") else v) for v in (trials, y)
-    )
+    n_val, y_val = np.asarray(trials.get_value()), np.asarray(y.get_value())  # pm.Data
     log_binom = pm.Data(
         "log_binom", gammaln(n_val + 1) - gammaln(y_val + 1) - gammaln(n_val - y_val + 1), dims=dims
     )

@@ -106,7 +106,8 @@ def _interactive() -> bool:
 
 def _disk_cache_enabled() -> bool:
     """nutpie's compiled wrappers are kept on disk (next to PyTensor's numba cache) unless
-    ``HIERARCH_DISK_CACHE=0`` or PyTensor's own numba cache is switched off."""
+    ``HIERARCH_DISK_CACHE=0`` (nor when PyTensor's numba cache is off: see
+    :func:`hierarch._nutpie_disk.compile_pymc_model`)."""
     import os
 
     return os.environ.get("HIERARCH_DISK_CACHE", "1") != "0"

@@ -75,11 +75,44 @@ def test_marginal_statistics_as_data_give_the_same_density(monkeypatch):
         np.testing.assert_allclose(f_data(point), f_const(point), rtol=1e-9)
 
 
-def test_disk_cache_can_be_switched_off(monkeypatch):
+@pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # 50 draws
+def test_disk_cache_can_be_switched_off(rats, seed, monkeypatch):
+    """``HIERARCH_DISK_CACHE=0``: the disk path is not entered, nutpie compiles."""
+    calls = []
+    monkeypatch.setattr(_nutpie_disk, "compile_pymc_model", lambda *a, **k: calls.append(1))
     monkeypatch.setenv("HIERARCH_DISK_CACHE", "0")
-    assert not sampling._disk_cache_enabled()
+    sampling.clear_compiled_cache()
+    fit = hierarch.binomial_model(
+        "m",
+        "n",
+        "batch",
+        rats,
+        multilevel=True,
+        method="bayes",
+        random_seed=seed,
+        draws=50,
+        tune=50,
+        chains=2,
+        progressbar=False,
+    )
+    assert calls == [] and fit.idata.posterior["mu"].shape == (2, 50)
     monkeypatch.setenv("HIERARCH_DISK_CACHE", "1")
-    assert sampling._disk_cache_enabled()
+    sampling.clear_compiled_cache()
+    hierarch.binomial_model(
+        "m",
+        "n",
+        "batch",
+        rats,
+        multilevel=True,
+        method="bayes",
+        random_seed=seed,
+        draws=50,
+        tune=50,
+        chains=2,
+        progressbar=False,
+    )
+    assert calls == [1]  # on by default (returned None here, so nutpie compiled again)
+    sampling.clear_compiled_cache()
 
 
 @pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # 50 draws
