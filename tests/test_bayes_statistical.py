@@ -128,4 +128,6 @@ def test_sampler_settings_are_honoured(rats):
         random_seed=5,
         progressbar=False,
     )
-    np.testing.assert_array_equal(fit.draws("mu"), again.draws("mu"))
+    # same seed, same settings: the same draws (relative 1e-4: a second compilation may differ
+    # in the last digits, which the sampler carries along the chain)
+    np.testing.assert_allclose(fit.draws("mu"), again.draws("mu"), rtol=1e-4)

@@ -1,5 +1,5 @@
 """The compiled-model cache (hierarch.sampling): a refit reuses the compiled model when, and
-only when, that gives exactly the same draws as compiling afresh."""
+only when, that gives the same draws as compiling afresh (to a stated tolerance)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,16 @@ SHORT = {"draws": 100, "tune": 100, "chains": 2, "progressbar": False}
 
 def _post(fit, var):
     return fit.idata.posterior[var].values
+
+
+def _same_draws(a, b):
+    """Draws of a reused model against a fresh compile of the same model and data.
+
+    Tolerance: relative 1e-4.  Two compilations of one graph may differ in the last digits
+    (another summation order); NUTS carries such differences along a chain (seen: 9e-7
+    relative after 50 draws), so exact equality is not a property of the code.  A stale
+    model (old data or old priors) moves the draws by percents, far beyond 1e-4."""
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_binomial_refit_with_new_counts_reuses_the_compiled_model(rats, seed):
@@ -34,8 +44,8 @@ def test_binomial_refit_with_new_counts_reuses_the_compiled_model(rats, seed):
     cold = hierarch.binomial_model(
         "m", "n", "batch", other, multilevel=True, method="bayes", random_seed=seed, **SHORT
     )
-    np.testing.assert_array_equal(_post(warm, "mu"), _post(cold, "mu"))
-    np.testing.assert_array_equal(_post(warm, "theta"), _post(cold, "theta"))
+    _same_draws(_post(warm, "mu"), _post(cold, "mu"))
+    _same_draws(_post(warm, "theta"), _post(cold, "theta"))
 
 
 def test_new_data_with_other_priors_is_not_served_a_stale_model(seed):
@@ -49,9 +59,9 @@ def test_new_data_with_other_priors_is_not_served_a_stale_model(seed):
     assert len(sampling._COMPILED) == 2
     sampling.clear_compiled_cache()
     cold = hierarch.model("y ~ 1 + (1 | group)", scaled).fit(random_seed=seed, **SHORT)
-    np.testing.assert_array_equal(_post(warm, "beta"), _post(cold, "beta"))
+    _same_draws(_post(warm, "beta"), _post(cold, "beta"))
     # the same data and priors again: served from the cache, identical draws
     again = hierarch.model("y ~ 1 + (1 | group)", scaled).fit(random_seed=seed, **SHORT)
     assert len(sampling._COMPILED) == 1
-    np.testing.assert_array_equal(_post(again, "beta"), _post(cold, "beta"))
-    np.testing.assert_array_equal(_post(again, "b_group"), _post(cold, "b_group"))
+    _same_draws(_post(again, "beta"), _post(cold, "beta"))
+    _same_draws(_post(again, "b_group"), _post(cold, "b_group"))
