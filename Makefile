@@ -25,6 +25,7 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check hierarch tests benchmarks
 	$(BIN)/ruff format --check hierarch tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) output .pytest_cache

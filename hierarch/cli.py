@@ -38,6 +38,11 @@ from typing import Any
 
 import pandas as pd
 
+import hierarch
+from hierarch import plots
+from hierarch.core.datasets import list_datasets, load_dataset
+from hierarch.report import mixed as report_mixed
+
 __all__ = ["main", "run_model_file"]
 
 _MODEL_KEYS = {
@@ -76,8 +81,6 @@ def _load_config(path: Path) -> dict[str, Any]:
 
 
 def _load_data(cfg: dict[str, Any], base: Path) -> pd.DataFrame:
-    from hierarch.datasets import load_dataset
-
     data = cfg["data"]
     if "dataset" in data:
         return load_dataset(data["dataset"])
@@ -106,8 +109,6 @@ def _save_tables(out: Path, tables: dict[str, tuple[pd.DataFrame, bool]]) -> lis
 
 
 def _run_binomial(data, model_cfg, sampler, cfg, out, progressbar) -> dict[str, Any]:
-    import hierarch
-    from hierarch import plots
 
     n_agq = model_cfg.pop("n_agq", 1)
     priors = model_cfg.pop("priors", None)
@@ -153,9 +154,6 @@ def _run_binomial(data, model_cfg, sampler, cfg, out, progressbar) -> dict[str, 
 def _run_mixed(data, model_cfg, sampler, cfg, out, progressbar) -> dict[str, Any]:
     import matplotlib.pyplot as plt
     import numpy as np
-
-    import hierarch
-    from hierarch import plots, report_mixed
 
     conf_level = model_cfg.pop("conf_level", 0.95)
     n_agq = model_cfg.pop("n_agq", 1)
@@ -259,8 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("datasets", help="list the bundled datasets")
     args = parser.parse_args(argv)
     if args.command == "datasets":
-        from hierarch.datasets import list_datasets
-
         with pd.option_context("display.max_colwidth", 60, "display.width", 140):
             print(list_datasets()[["rows", "columns", "description"]].to_string())
         return 0

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from hierarch.report import TauSummary
+from hierarch.report.tau import TauSummary
 
 __all__ = [
     "plot_caterpillar",
@@ -36,7 +36,7 @@ def plot_shrinkage(
     ----------
     table : DataFrame
         The output of :func:`hierarch.shrinkage` (binomial hierarchy) or of
-        :func:`hierarch.report_mixed.shrinkage` for a model with one coefficient per group
+        :func:`hierarch.report.mixed.shrinkage` for a model with one coefficient per group
         (any scale; the dashed line is the grand mean when the table has one, otherwise
         complete pooling).
     ax : matplotlib Axes, optional
@@ -145,6 +145,11 @@ def plot_population(
 
 def plot_tau(summary: TauSummary, ax: Axes | None = None) -> Axes:
     """Posterior of tau (histogram of draws, HDI marked) against its prior density."""
+    if summary.draws is None:
+        raise ValueError(
+            "plot_tau draws a posterior; this tau is a maximum-likelihood estimate "
+            f"({summary.estimate:.4f}): plot the tau() of a Bayesian fit"
+        )
     ax = _ax(ax)
     ax.hist(summary.draws, bins=60, density=True, color="C0", alpha=0.6, label="posterior")
     ax.plot(
@@ -163,7 +168,7 @@ def plot_tau(summary: TauSummary, ax: Axes | None = None) -> Axes:
         lw=4,
         label=f"{100 * summary.hdi_prob:g}% HDI",
     )
-    ax.set_xlabel(r"$\tau$ (between-group SD, log-odds)")
+    ax.set_xlabel(rf"$\tau$ (between-group SD, {summary.scale})")
     ax.set_ylabel("density")
     ax.set_title(r"Posterior of $\tau$")
     ax.legend(fontsize="small", frameon=False)
@@ -178,7 +183,7 @@ def plot_shrinkage_2d(
     Parameters
     ----------
     table : DataFrame
-        :func:`hierarch.report_mixed.shrinkage` of a model with two coefficients per group.
+        :func:`hierarch.report.mixed.shrinkage` of a model with two coefficients per group.
     coefs : (str, str), optional
         The two coefficients (default: the first two found in the table).
     """
@@ -252,7 +257,7 @@ def plot_group_lines(
     Parameters
     ----------
     table : DataFrame
-        :func:`hierarch.report_mixed.shrinkage` of a model ``y ~ x + (x | g)``.
+        :func:`hierarch.report.mixed.shrinkage` of a model ``y ~ x + (x | g)``.
     x : array
         Values of the predictor at which to draw the lines.
     slope : str, optional
@@ -303,7 +308,7 @@ def plot_caterpillar(coefs: pd.DataFrame, coef: str = "Intercept", ax: Axes | No
     Parameters
     ----------
     coefs : DataFrame
-        :func:`hierarch.report_mixed.coefficients` (long format).
+        :func:`hierarch.report.mixed.coefficients` (long format).
     coef : str
         Which coefficient to show.
     """
@@ -327,7 +332,7 @@ def plot_hyperparameters(draws: pd.DataFrame, axes=None):
     Parameters
     ----------
     draws : DataFrame
-        :func:`hierarch.report_mixed.hyperparameter_draws`.
+        :func:`hierarch.report.mixed.hyperparameter_draws`.
 
     Returns
     -------
@@ -354,7 +359,7 @@ def plot_ppc(replicates: pd.DataFrame, ax: Axes | None = None, *, max_lines: int
     Parameters
     ----------
     replicates : DataFrame
-        :func:`hierarch.report_mixed.ppc`.
+        :func:`hierarch.report.mixed.ppc`.
     """
     ax = _ax(ax)
     obs = replicates["observed"].to_numpy()

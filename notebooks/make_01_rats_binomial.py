@@ -208,7 +208,7 @@ CELLS = [
         * the prediction interval for a new batch drawn from the same population
           (`ml.prediction_int`);
         * $b$ itself on the log-odds scale (`ml.mu`) and $\tau$, the standard deviation of the
-          batch-specific log-odds (`ml.tau`);
+          batch-specific log-odds (`ml.tau()`);
         * per-batch estimates based on partial pooling (`ml.estimates`).
 
         Each of these is also available as an attribute:
@@ -216,7 +216,7 @@ CELLS = [
     ),
     code(
         """
-        print(f"mu  = {ml.mu:.4f}   tau = {ml.tau:.4f}")
+        print(f"mu  = {ml.mu:.4f}   tau = {ml.tau():.4f}")
         print(f"grand mean = {ml.estimate:.4f},  95% CI = {np.round(ml.conf_int, 4)}")
         ml.estimates.head()
         """
@@ -242,7 +242,7 @@ CELLS = [
     code(
         """
         shrink = ml.shrinkage()
-        shrink[["group", "n", "successes", "unpooled", "partial", "grand_mean", "shrinkage"]]
+        shrink[["group", "n", "successes", "unpooled", "partial", "grand_mean", "fraction_moved"]]
         """
     ),
     code(
@@ -336,7 +336,7 @@ CELLS = [
     code(
         """
         b = ml.mu
-        tau = ml.tau
+        tau = float(ml.tau())
 
         theta_seq = np.linspace(0.001, 0.999, 1000)
         log_odds = np.log(theta_seq / (1 - theta_seq))
@@ -472,13 +472,13 @@ CELLS = [
         axes[1].set_title("Bayesian (posterior means)")
 
         # the shrinkage fractions of the 71 batches, summarised
-        pd.DataFrame({"ML": shrink["shrinkage"], "Bayes": bshrink["shrinkage"]}).describe()
+        pd.DataFrame({"ML": shrink["fraction_moved"], "Bayes": bshrink["fraction_moved"]}).describe()
         """
     ),
     md(
         r"""
         The two pictures are nearly identical. One detail in the summary: the Bayesian
-        `shrinkage` fraction can come out slightly above 1 for a batch or two. Those are batches
+        `fraction_moved` can come out slightly above 1 for a batch or two. Those are batches
         whose own proportion is already very close to the grand mean, so the fraction divides by
         a tiny distance; and a posterior *mean* on the probability scale sits a little above the
         centre of a right-skewed posterior, so such a batch can land just past the grand mean.
@@ -501,7 +501,7 @@ CELLS = [
     code(
         """
         ax = hierarch.plots.plot_tau(tau_post)
-        ax.axvline(ml.tau, color="k", lw=1.2, label=f"ML estimate {ml.tau:.3f}")
+        ax.axvline(float(ml.tau()), color="k", lw=1.2, label=f"ML estimate {ml.tau():.3f}")
         ax.legend(fontsize="small", frameon=False);
         """
     ),

@@ -54,7 +54,7 @@ CELLS = [
 
         import hierarch
         from hierarch import plots
-        from hierarch.report_mixed import hyperparameter_draws
+        from hierarch.report.mixed import hyperparameter_draws
 
         # Size of the Bayesian fit (second half). The defaults are what you should use; tests
         # run the notebook with small values through these environment variables.
@@ -211,7 +211,7 @@ CELLS = [
     ),
     code(
         """
-        print(f"ICC from the fit      : {ml.icc():.4f}")
+        print(f"ICC from the fit      : {ml.icc()['icc'].iloc[0]:.4f}")
         print(f"by hand               : {sigma2_b / (sigma2_b + sigma2):.4f}")
         print(f"corr(2005, 2008) data : {both[2005].corr(both[2008]):.4f}")
         """
@@ -231,7 +231,7 @@ CELLS = [
         recent = alcohol[alcohol["year"].isin([2005, 2008])]
         ml_recent = hierarch.model("alcohol ~ 1 + (1 | country)", recent).fit(method="reml")
         print(ml_recent.varcorr()[["group", "sdcor"]].to_string(index=False))
-        print(f"ICC, 2005 and 2008 only: {ml_recent.icc():.4f}")
+        print(f"ICC, 2005 and 2008 only: {ml_recent.icc()['icc'].iloc[0]:.4f}")
         """
     ),
     md(
@@ -311,8 +311,8 @@ CELLS = [
     ),
     code(
         """
-        icc = ml.icc()
-        by_n = shrink.groupby("n")[["alpha", "shrinkage"]].first()
+        icc = ml.icc()["icc"].iloc[0]
+        by_n = shrink.groupby("n")[["alpha", "fraction_moved"]].first()
         by_n["alpha from the ICC"] = by_n.index * icc / (by_n.index * icc + 1 - icc)
         by_n.insert(0, "countries", shrink.groupby("n").size())
         by_n
@@ -535,7 +535,7 @@ CELLS = [
                 "REML": [fe_ml["estimate"], np.sqrt(sigma2_b), np.sqrt(sigma2), icc],
                 "REML lower": [fe_ml["lower"], np.nan, np.nan, np.nan],
                 "REML upper": [fe_ml["upper"], np.nan, np.nan, np.nan],
-                "Bayes": [fe_b["mean"], sds_b["mean"], sig_b["mean"], icc_b["icc"]],
+                "Bayes": [fe_b["estimate"], sds_b["estimate"], sig_b["estimate"], icc_b["icc"]],
                 "Bayes lower": [fe_b["lower"], sds_b["lower"], sig_b["lower"], icc_b["lower"]],
                 "Bayes upper": [fe_b["upper"], sds_b["upper"], sig_b["upper"], icc_b["upper"]],
             },

@@ -59,7 +59,7 @@ CELLS = [
 
         import hierarch
         from hierarch import plots
-        from hierarch.report_mixed import hyperparameter_draws
+        from hierarch.report.mixed import hyperparameter_draws
 
         # Size of the Bayesian fit (second half). The defaults are what you should use; tests
         # run the notebook with small values through these environment variables.
@@ -413,7 +413,7 @@ CELLS = [
         )
         post.index = ["Intercept", "week", "sd(Intercept)", "sd(week)", "cor(Intercept, week)",
                       "sigma"]
-        side_by_side = post.rename(columns={"mean": "Bayes", "lower": "Bayes lower",
+        side_by_side = post.rename(columns={"estimate": "Bayes", "lower": "Bayes lower",
                                             "upper": "Bayes upper"}).drop(columns="sd")
         side_by_side.insert(0, "REML", reml_col)
         side_by_side

@@ -57,7 +57,7 @@ CELLS = [
 
         import hierarch
         from hierarch import plots, simulate
-        from hierarch.report_mixed import hyperparameter_draws
+        from hierarch.report.mixed import hyperparameter_draws
 
         # Size of the one Bayesian fit and of the simulation study in part 2. The defaults are
         # what you should use; tests run the notebook with small values through these

@@ -63,7 +63,7 @@ CELLS = [
 
         import hierarch
         from hierarch import plots
-        from hierarch.report_mixed import compare, hyperparameter_draws
+        from hierarch.report.mixed import compare, hyperparameter_draws
 
         # Size of the Bayesian fits. The defaults are what you should use; tests run the
         # notebook with small values through these environment variables.
@@ -248,7 +248,7 @@ CELLS = [
     code(
         """
         ml0 = hierarch.binomial_model("incidence", "size", group="herd", data=cbpp, multilevel=True)
-        print(f"binomial_model: mu = {ml0.mu:.4f}, tau = {ml0.tau:.4f}")
+        print(f"binomial_model: mu = {ml0.mu:.4f}, tau = {ml0.tau():.4f}")
         """
     ),
     md(

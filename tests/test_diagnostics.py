@@ -6,7 +6,7 @@ import arviz as az
 import numpy as np
 import pytest
 
-from hierarch.diagnostics import ConvergenceWarning, check_convergence
+from hierarch.bayes.diagnostics import ConvergenceWarning, check_convergence
 
 
 def _idata(posterior, diverging):

@@ -1,4 +1,4 @@
-"""The logit-scale binomial and Bernoulli likelihoods (hierarch.families._logit_binomial) are
+"""The logit-scale binomial and Bernoulli likelihoods (hierarch.core.families._logit_binomial) are
 the binomial and Bernoulli log pmfs, and predictive draws come from those distributions."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pymc as pm
 import pytest
 from scipy import stats
 
-from hierarch.families import FAMILIES
+from hierarch.core.families import FAMILIES
 
 
 @pytest.mark.parametrize("family", ["binomial", "bernoulli"])

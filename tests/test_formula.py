@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import hierarch
-from hierarch.formula import FormulaError, parse_formula, split_formula
+from hierarch.core.formula import FormulaError, parse_formula, split_formula
 
 
 @pytest.fixture(scope="module")

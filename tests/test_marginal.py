@@ -160,7 +160,7 @@ def test_single_factor_marginal_density_equals_the_dense_gaussian(formula, as_da
         }
     )
     if as_data:
-        monkeypatch.setattr(hierarch.mixed.Model, "STATS_AS_DATA", 0)
+        monkeypatch.setattr(hierarch.Model, "STATS_AS_DATA", 0)
     m = hierarch.model(formula, df)
     pmm = m.build_marginal()
     assert any(d.name.startswith("stat_") for d in pmm.data_vars) == as_data
@@ -184,7 +184,7 @@ def test_single_factor_marginal_density_equals_the_dense_gaussian(formula, as_da
 
 
 def test_large_crossed_models_are_not_marginalized(monkeypatch):
-    monkeypatch.setattr(hierarch.mixed.Model, "MAX_MARGINAL_Q", 20)
+    monkeypatch.setattr(hierarch.Model, "MAX_MARGINAL_Q", 20)
     m = hierarch.model(
         "diameter ~ 1 + (1 | plate) + (1 | sample)", hierarch.load_dataset("penicillin")
     )
@@ -195,7 +195,7 @@ def test_large_crossed_models_are_not_marginalized(monkeypatch):
 
 @pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # a short run
 def test_fallback_to_the_plain_model_is_noted(seed, monkeypatch):
-    monkeypatch.setattr(hierarch.mixed.Model, "MAX_MARGINAL_Q", 20)
+    monkeypatch.setattr(hierarch.Model, "MAX_MARGINAL_Q", 20)
     fit = hierarch.model(
         "diameter ~ 1 + (1 | plate) + (1 | sample)", hierarch.load_dataset("penicillin")
     ).fit(random_seed=seed, progressbar=False, draws=100, tune=100, chains=2)
@@ -207,7 +207,7 @@ def test_fallback_to_the_plain_model_is_noted(seed, monkeypatch):
 def test_closed_form_conditional_draws_match_the_matrix_formula(rng, K):
     """b = L (A^-1 L'Z'r + sigma C'^-1 e): mean L A^-1 L'Z'r and covariance
     sigma^2 L A^-1 L' (to 1e-10), against batched matrix algebra."""
-    from hierarch.mixed import _conditional_draw_small
+    from hierarch.bayes.conditional import _conditional_draw_small
 
     s, J = 3, 4
     L = np.tril(rng.normal(size=(s, K, K)))

@@ -81,12 +81,12 @@ def test_pigs_default_fit_converges(pigs_bayes):
 def test_pigs_bayes_agrees_with_reml(pigs_bayes, pigs_reml):
     """Posterior means within 2 posterior SDs of the REML estimates."""
     fe = pigs_bayes.fixed_effects()
-    assert (np.abs(fe["mean"] - pigs_reml.lmm.beta) < 2 * fe["sd"]).all()
+    assert (np.abs(fe["estimate"] - pigs_reml.lmm.beta) < 2 * fe["sd"]).all()
     sds = pigs_bayes.group_sds()
     reml_sd = np.sqrt(np.diag(pigs_reml.lmm.cov[0]))
-    assert (np.abs(sds["mean"] - reml_sd) < 2 * sds["sd"]).all()
+    assert (np.abs(sds["estimate"] - reml_sd) < 2 * sds["sd"]).all()
     s = pigs_bayes.sigma().iloc[0]
-    assert abs(s["mean"] - pigs_reml.lmm.sigma) < 2 * s["sd"]
+    assert abs(s["estimate"] - pigs_reml.lmm.sigma) < 2 * s["sd"]
     cor = pigs_bayes.correlations()
     assert list(cor[["group", "var1", "var2"]].iloc[0]) == ["id", "Intercept", "week"]
     assert cor["lower"].iloc[0] < -0.063 < cor["upper"].iloc[0]

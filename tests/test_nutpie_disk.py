@@ -1,4 +1,4 @@
-"""nutpie's numba wrappers cached on disk (hierarch._nutpie_disk): a model compiled before is
+"""nutpie's numba wrappers cached on disk (hierarch.bayes._nutpie_disk): a model compiled before is
 loaded, not compiled, and computes nutpie's own density; another structure never loads it;
 and the marginal model's statistics give the same density as graph constants or as data."""
 
@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 import hierarch
-from hierarch import _nutpie_disk, sampling
+from hierarch.bayes import _nutpie_disk, sampling
 
 nutpie = pytest.importorskip("nutpie")
 SHORT = {"draws": 50, "tune": 50, "chains": 2, "progress_bar": False}
 
 
 def _rats_model(rats):
-    from hierarch.binomial import build_binomial_pymc
+    from hierarch.bayes.binomial import build_binomial_pymc
 
     return build_binomial_pymc(
         "multilevel", rats["m"].to_numpy(), rats["n"].to_numpy(), list(rats.index)
@@ -109,7 +109,7 @@ def test_marginal_statistics_as_data_give_the_same_density(monkeypatch):
     m = hierarch.model("y ~ x + (x | cluster)", df)
     const = m.build_marginal()
     assert not any(d.name.startswith("stat_") for d in const.data_vars)
-    monkeypatch.setattr(hierarch.mixed.Model, "STATS_AS_DATA", 0)
+    monkeypatch.setattr(hierarch.Model, "STATS_AS_DATA", 0)
     data = m.build_marginal()
     assert {d.name for d in data.data_vars} >= {"stat_ZtZ00", "stat_Zty1", "stat_ZtX0"}
     rng = np.random.default_rng(7)

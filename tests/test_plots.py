@@ -49,7 +49,7 @@ def test_plot_tau_draws_posterior_and_prior(rats_bayes):
 
 
 def test_mixed_plots(pigs_reml, pigs_bayes):
-    from hierarch import report_mixed
+    from hierarch.report import mixed as report_mixed
 
     t = pigs_reml.shrinkage()
     ax = plots.plot_shrinkage_2d(t)
@@ -79,7 +79,10 @@ def test_plot_shrinkage_takes_a_glmm_table(rats):
     table = fit.shrinkage(scale="response")
     ax = plots.plot_shrinkage(table)
     assert ax.get_ylabel() == "estimated probability"
-    assert "complete pooling" in ax.get_title()
+    # every random-intercept table has the grand mean (the fixed intercept) to shrink toward
+    assert "grand mean" in ax.get_title()
+    (line,) = [ln for ln in ax.lines if ln.get_label().startswith("grand mean")]
+    assert line.get_ydata()[0] == pytest.approx(table["grand_mean"].iloc[0])
     # the partially pooled points are the table's
     np.testing.assert_allclose(ax.collections[1].get_offsets()[:, 1], table["partial"])
     assert plots.plot_shrinkage(fit.shrinkage()).get_ylabel() == "estimate (link scale)"

@@ -45,7 +45,7 @@ def test_bayes_and_ml_agree_roughly_on_rats(rats_bayes, rats_ml):
     mu = rats_bayes.draws("mu")
     tau = rats_bayes.draws("tau")
     assert abs(mu.mean() - rats_ml.mu) < 2 * mu.std()
-    assert abs(tau.mean() - rats_ml.tau) < 2 * tau.std()
+    assert abs(tau.mean() - float(rats_ml.tau())) < 2 * tau.std()
 
 
 @pytest.mark.parametrize("which", ["ml", "bayes"])
@@ -65,7 +65,8 @@ def test_shrinkage_table(which, rats_ml, rats_bayes):
         "partial_upper",
         "complete",
         "grand_mean",
-        "shrinkage",
+        "alpha",
+        "fraction_moved",
     ]
     assert len(t) == 71
     assert t["complete"].iloc[0] == pytest.approx(267 / 1739)
@@ -74,7 +75,10 @@ def test_shrinkage_table(which, rats_ml, rats_bayes):
     # proportion is within 0.02 of the grand mean the Bayesian fraction may leave [0, 1].)
     far = (t["observed"] - t["grand_mean"]).abs() > 0.02
     assert far.sum() >= 60
-    assert ((t.loc[far, "shrinkage"] > 0) & (t.loc[far, "shrinkage"] < 1)).all()
+    assert ((t.loc[far, "fraction_moved"] > 0) & (t.loc[far, "fraction_moved"] < 1)).all()
+    # the pooling weight: the weight of the batch's own trials, in (0, 1), larger for more
+    assert ((t["alpha"] > 0) & (t["alpha"] < 1)).all()
+    assert t.loc[t["n"].idxmax(), "alpha"] > t.loc[t["n"].idxmin(), "alpha"]
     # groups with the same m/n shrink more when n is smaller (batches 1-7: 0/20, 8-10: 0/19)
     if which == "ml":
         assert t.loc[7, "partial"] > t.loc[0, "partial"]
@@ -95,7 +99,8 @@ def test_tau_summary(rats_bayes):
     grid = t.prior_density
     assert grid["density"].iloc[0] == pytest.approx(2 / np.sqrt(2 * np.pi), rel=1e-6)
     assert list(t.table.columns) == [
-        "mean",
+        "estimate",
+        "method",
         "sd",
         "median",
         "hdi_lower",
@@ -103,6 +108,17 @@ def test_tau_summary(rats_bayes):
         "hdi_prob",
         "prior",
     ]
+
+
+def test_tau_of_an_ml_fit_is_the_estimate(rats_ml):
+    """The protocol's tau() on the ML twin: the estimate (immr: 0.6646), no posterior."""
+    t = rats_ml.tau()
+    assert t.method == "ml" and t.draws is None and t.scale == "log-odds"
+    assert round(t, 4) == 0.6646 and float(t) == t.estimate == rats_ml.tau_estimate
+    assert f"{t:.4f}" == "0.6646" and "0.6646 (ml estimate)" in str(t)
+    assert list(t.table.columns) == ["estimate", "method"]
+    with pytest.raises(ValueError, match="maximum-likelihood estimate"):
+        hierarch.plots.plot_tau(t)
 
 
 def test_new_group_is_reproducible_and_sensible(rats_bayes):
@@ -149,8 +165,8 @@ def test_population_density_integrates_to_one(which, rats_ml, rats_bayes):
         # the seed's formula: dnorm(logit(theta), b, tau) * |1/theta + 1/(1-theta)|
         th = pop["theta"].to_numpy()
         expected = (
-            np.exp(-0.5 * ((np.log(th / (1 - th)) - fit.mu) / fit.tau) ** 2)
-            / (fit.tau * np.sqrt(2 * np.pi))
+            np.exp(-0.5 * ((np.log(th / (1 - th)) - fit.mu) / fit.tau_estimate) ** 2)
+            / (fit.tau_estimate * np.sqrt(2 * np.pi))
             * (1 / th + 1 / (1 - th))
         )
         np.testing.assert_allclose(pop["density"], expected, rtol=1e-12)
@@ -180,8 +196,10 @@ def test_compare(rats_ml, rats_bayes):
     assert len(cmp.groups) == 71
     # the two partial-pooling estimates agree to within 0.02 on every batch
     assert (cmp.groups["freq"] - cmp.groups["bayes"]).abs().max() < 0.02
-    with pytest.raises(ValueError, match="pass the ML fit first"):
-        hierarch.compare(rats_bayes, rats_ml)
+    # either order gives the same comparison; two Bayesian fits are refused
+    pd.testing.assert_frame_equal(hierarch.compare(rats_bayes, rats_ml).groups, cmp.groups)
+    with pytest.raises(ValueError, match="both fits are Bayesian"):
+        hierarch.compare(rats_bayes, rats_bayes)
 
 
 def test_reports_need_a_multilevel_fit(rats):

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import hierarch
-from hierarch import report_mixed, simulate
+from hierarch import simulate
+from hierarch.report import mixed as report_mixed
 
 
 @pytest.fixture(scope="module")
@@ -53,18 +54,37 @@ def test_random_intercept_pooling_weight(alcohol_reml):
     mu = alcohol_reml.lmm.beta[0]
     np.testing.assert_allclose(t["partial"], mu + t["alpha"] * (t["unpooled"] - mu), rtol=1e-8)
     # more years of data -> less shrinkage
-    assert t.sort_values("n")["shrinkage"].is_monotonic_decreasing
+    assert t.sort_values("n")["alpha"].is_monotonic_increasing
+    # a Gaussian random intercept: the fraction moved is 1 - alpha (to rounding, 1e-6, where
+    # the group's mean is not within 1e-3 of the grand mean: there the fraction is 0 / 0)
+    far = (t["unpooled"] - t["grand_mean"]).abs() > 1e-3
+    np.testing.assert_allclose(t.loc[far, "fraction_moved"], 1 - t.loc[far, "alpha"], atol=1e-6)
 
 
 def test_icc_report(alcohol_reml):
     icc = report_mixed.icc(alcohol_reml)
-    assert icc["icc"].iloc[0] == pytest.approx(alcohol_reml.icc())
+    pd.testing.assert_frame_equal(icc, alcohol_reml.icc())
+    vc = alcohol_reml.varcorr()
+    tau2, s2 = vc["vcov"].iloc[0], vc["vcov"].iloc[1]
+    assert icc["icc"].iloc[0] == pytest.approx(tau2 / (tau2 + s2))
 
 
-def test_shrinkage_needs_matching_fixed_and_random_columns(pigs):
-    fit = hierarch.model("weight ~ week + (1 | id)", pigs).fit(method="reml")
-    with pytest.raises(ValueError, match="must have exactly the random-effect columns"):
+def test_shrinkage_needs_the_random_columns_in_the_fixed_part(pigs):
+    fit = hierarch.model("weight ~ 1 + (week | id)", pigs).fit(method="reml")
+    with pytest.raises(ValueError, match="must also be in the fixed part"):
         fit.shrinkage()
+
+
+def test_shrinkage_holds_covariates_without_random_effects_at_complete_pooling(pigs):
+    """``weight ~ week + (1 | id)``: each pig's own intercept is its mean of
+    ``weight - b_week * week`` with ``b_week`` the complete-pooling (least-squares) slope."""
+    fit = hierarch.model("weight ~ week + (1 | id)", pigs).fit(method="reml")
+    t = fit.shrinkage()
+    complete = np.polyfit(pigs["week"], pigs["weight"], 1)
+    own = (pigs["weight"] - complete[0] * pigs["week"]).groupby(pigs["id"]).mean()
+    np.testing.assert_allclose(t["unpooled"], own.to_numpy(), rtol=1e-10)
+    assert t["complete"].iloc[0] == pytest.approx(complete[1])
+    assert ((t["alpha"] > 0) & (t["alpha"] < 1)).all()
 
 
 def test_new_group_ml_and_bayes(pigs_reml, pigs_bayes):

@@ -1,4 +1,4 @@
-"""The compiled-model cache (hierarch.sampling): a refit reuses the compiled model when, and
+"""The compiled-model cache (hierarch.bayes.sampling): a refit reuses the compiled model when, and
 only when, that gives the same draws as compiling afresh (to a stated tolerance)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import hierarch
-from hierarch import sampling
+from hierarch.bayes import sampling
 
 pytestmark = pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # short runs
 SHORT = {"draws": 100, "tune": 100, "chains": 2, "progressbar": False}

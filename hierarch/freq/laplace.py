@@ -46,248 +46,12 @@ import numpy as np
 from scipy import optimize, sparse, special
 from scipy.sparse.linalg import splu
 
+from hierarch.core.families import LAPLACE_FAMILIES, _link, get_family, link_np
+
 __all__ = ["GLMMFit", "LAPLACE_FAMILIES", "fit_glmm", "glm_fit"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _EPS = 1e-12
-
-
-# ----------------------------------------------------------------------------- links
-def _link(link: str, eta: np.ndarray):
-    """Mean ``mu``, ``log mu``, ``log(1 - mu)`` (unit-interval links) and dmu/deta, d2mu/deta2."""
-    if link == "identity":
-        mu = eta
-        return mu, None, None, np.ones_like(eta), np.zeros_like(eta)
-    if link == "log":
-        mu = np.exp(eta)
-        return mu, eta, None, mu, mu
-    if link == "inverse":
-        mu = 1.0 / eta
-        return mu, None, None, -(mu**2), 2.0 * mu**3
-    if link == "logit":
-        mu = special.expit(eta)
-        lmu, l1mu = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
-        d1 = np.exp(lmu + l1mu)
-        return mu, lmu, l1mu, d1, d1 * (1.0 - 2.0 * mu)
-    if link == "probit":
-        mu = special.ndtr(eta)
-        lmu, l1mu = special.log_ndtr(eta), special.log_ndtr(-eta)
-        d1 = np.exp(-0.5 * eta**2 - 0.5 * _LOG_2PI)
-        return mu, lmu, l1mu, d1, -eta * d1
-    if link == "cloglog":
-        ee = np.exp(np.minimum(eta, 700.0))
-        mu = -np.expm1(-ee)
-        lmu, l1mu = np.log(np.maximum(mu, 1e-300)), -ee
-        d1 = np.exp(eta - ee)
-        return mu, lmu, l1mu, d1, d1 * (1.0 - ee)
-    raise ValueError(f"unknown link {link!r}")
-
-
-# ----------------------------------------------------------------------------- families
-class _Family:
-    """Log-density, score and information on the linear-predictor scale."""
-
-    name = ""
-    dispersion: str | None = None
-    observed = False  # which information enters the Laplace log-determinant
-
-    def __init__(self, link: str):
-        self.link = link
-
-    def loglik(self, y, n, eta, phi):  # pointwise, constants included
-        raise NotImplementedError
-
-    def score_info(self, y, n, eta, phi, observed=False):
-        """d log p / d eta and the (expected or observed) information in eta."""
-        raise NotImplementedError
-
-    def start_eta(self, y, n):
-        raise NotImplementedError
-
-    def start_phi(self, y, n, mu):
-        return None
-
-
-def _unit_ratios(lmu, l1mu, d1):
-    # d1 / mu and d1 / (1 - mu), computed on the log scale (probit / cloglog tails)
-    ld1 = np.log(np.maximum(np.abs(d1), 1e-300))
-    return np.exp(ld1 - lmu), np.exp(ld1 - l1mu)
-
-
-class _Binomial(_Family):
-    name = "binomial"
-
-    def loglik(self, y, n, eta, phi):
-        _, lmu, l1mu, _, _ = _link(self.link, eta)
-        return (
-            special.xlogy(1, 1) * 0
-            + np.where(y > 0, y * lmu, 0.0)
-            + np.where(n - y > 0, (n - y) * l1mu, 0.0)
-            + special.gammaln(n + 1)
-            - special.gammaln(y + 1)
-            - special.gammaln(n - y + 1)
-        )
-
-    def score_info(self, y, n, eta, phi, observed=False):
-        mu, lmu, l1mu, d1, d2 = _link(self.link, eta)
-        if self.link == "logit":
-            return y - n * mu, n * d1
-        r1, r0 = _unit_ratios(lmu, l1mu, d1)
-        score = y * r1 - (n - y) * r0
-        info = n * r1 * r0
-        if observed:
-            # -(d2l/dmu2 * d1^2 + dl/dmu * d2)
-            info = y * r1**2 + (n - y) * r0**2 - score * d2 / np.where(d1 == 0, 1.0, d1)
-        return score, info
-
-    def start_eta(self, y, n):
-        from hierarch.families import _link_np
-
-        return _link_np(self.link, (y + 0.5) / (n + 1.0))
-
-
-class _Poisson(_Family):
-    name = "poisson"
-
-    def loglik(self, y, n, eta, phi):
-        mu, lmu, _, _, _ = _link(self.link, eta)
-        lmu = np.log(np.maximum(mu, 1e-300)) if lmu is None else lmu
-        return np.where(y > 0, y * lmu, 0.0) - mu - special.gammaln(y + 1)
-
-    def score_info(self, y, n, eta, phi, observed=False):
-        mu, _, _, d1, d2 = _link(self.link, eta)
-        if self.link == "log":
-            return y - mu, mu
-        mu = np.maximum(mu, 1e-300)
-        score = (y / mu - 1.0) * d1
-        info = d1**2 / mu
-        if observed:
-            info = y / mu**2 * d1**2 - (y / mu - 1.0) * d2
-        return score, info
-
-    def start_eta(self, y, n):
-        from hierarch.families import _link_np
-
-        return _link_np(self.link, y + 0.5)
-
-
-class _NegBinomial(_Family):
-    name = "negative_binomial"
-    dispersion = "k"  # Var = mu + mu^2 / k  (MASS's theta, PyMC's alpha)
-
-    def loglik(self, y, n, eta, k):
-        mu, lmu, _, _, _ = _link(self.link, eta)
-        mu = np.maximum(mu, 1e-300)
-        lmu = np.log(mu) if lmu is None else lmu
-        lkm = np.logaddexp(np.log(k), lmu)
-        return (
-            special.gammaln(y + k)
-            - special.gammaln(k)
-            - special.gammaln(y + 1)
-            + k * (np.log(k) - lkm)
-            + np.where(y > 0, y * (lmu - lkm), 0.0)
-        )
-
-    def score_info(self, y, n, eta, k, observed=False):
-        mu, _, _, d1, d2 = _link(self.link, eta)
-        mu = np.maximum(mu, 1e-300)
-        dl = y / mu - (y + k) / (k + mu)
-        score = dl * d1
-        info = d1**2 / (mu + mu**2 / k)
-        if observed:
-            d2l = -y / mu**2 + (y + k) / (k + mu) ** 2
-            info = -(d2l * d1**2 + dl * d2)
-        return score, info
-
-    def start_eta(self, y, n):
-        from hierarch.families import _link_np
-
-        return _link_np(self.link, y + 0.5)
-
-    def start_phi(self, y, n, mu):
-        excess = np.sum((y - mu) ** 2 - mu)
-        return float(np.clip(np.sum(mu**2) / excess, 0.05, 1e3)) if excess > 0 else 10.0
-
-
-class _Gamma(_Family):
-    name = "gamma"
-    dispersion = "shape"
-    observed = True
-
-    def loglik(self, y, n, eta, a):
-        mu, lmu, _, _, _ = _link(self.link, eta)
-        mu = np.maximum(mu, 1e-300)
-        lmu = np.log(mu) if lmu is None else lmu
-        return a * np.log(a) - special.gammaln(a) + (a - 1) * np.log(y) - a * y / mu - a * lmu
-
-    def score_info(self, y, n, eta, a, observed=False):
-        mu, _, _, d1, d2 = _link(self.link, eta)
-        mu = np.maximum(mu, 1e-300)
-        dl = a * (y - mu) / mu**2
-        score = dl * d1
-        info = a * d1**2 / mu**2
-        if observed:
-            d2l = a / mu**2 - 2 * a * y / mu**3
-            info = -(d2l * d1**2 + dl * d2)
-        return score, info
-
-    def start_eta(self, y, n):
-        from hierarch.families import _link_np
-
-        return _link_np(self.link, y)
-
-    def start_phi(self, y, n, mu):
-        return float(np.clip(1.0 / np.mean(((y - mu) / mu) ** 2), 0.05, 1e4))
-
-
-class _Beta(_Family):
-    name = "beta"
-    dispersion = "phi"  # precision: Var = mu (1 - mu) / (1 + phi)
-    observed = True
-
-    def loglik(self, y, n, eta, phi):
-        mu, lmu, l1mu, _, _ = _link(self.link, eta)
-        a, b = mu * phi, (1 - mu) * phi
-        return (
-            special.gammaln(phi)
-            - special.gammaln(a)
-            - special.gammaln(b)
-            + (a - 1) * np.log(y)
-            + (b - 1) * np.log1p(-y)
-        )
-
-    def score_info(self, y, n, eta, phi, observed=False):
-        mu, _, _, d1, d2 = _link(self.link, eta)
-        mu = np.clip(mu, 1e-12, 1 - 1e-12)
-        a, b = mu * phi, (1 - mu) * phi
-        ystar = np.log(y) - np.log1p(-y)
-        mustar = special.digamma(a) - special.digamma(b)
-        dl = phi * (ystar - mustar)
-        tri = special.polygamma(1, a) + special.polygamma(1, b)
-        score = dl * d1
-        info = phi**2 * tri * d1**2
-        if observed:
-            info = info - dl * d2
-        return score, info
-
-    def start_eta(self, y, n):
-        from hierarch.families import _link_np
-
-        return _link_np(self.link, y)
-
-    def start_phi(self, y, n, mu):
-        v = np.mean((y - mu) ** 2)
-        return float(np.clip(np.mean(mu * (1 - mu)) / max(v, 1e-8) - 1.0, 0.5, 1e4))
-
-
-LAPLACE_FAMILIES = {
-    "binomial": _Binomial,
-    "bernoulli": _Binomial,
-    "poisson": _Poisson,
-    "negative_binomial": _NegBinomial,
-    "gamma": _Gamma,
-    "beta": _Beta,
-}
 
 
 # ----------------------------------------------------------------------------- result
@@ -588,11 +352,10 @@ def glm_fit(
     off = np.zeros(len(y)) if offset is None else np.asarray(offset, float)
     if X.shape[1] == 1 and np.allclose(X, 1.0) and np.allclose(off, 0.0) and family != "beta":
         # intercept only: the MLE of the mean is the sample mean (proportion for binomial)
-        from hierarch.families import _link_np
 
         mean = float(np.sum(y) / np.sum(n))
         with np.errstate(divide="ignore"):
-            return np.array([_link_np(link, mean)]), True
+            return np.array([link_np(link, mean)]), True
     phi = dispersion if fam.dispersion else None
     beta = _glm_start(fam, y, n, X, off, phi)
     s, _ = fam.score_info(y, n, X @ beta + off, phi)
@@ -656,7 +419,6 @@ def fit_glmm(
     """
     if family not in LAPLACE_FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(LAPLACE_FAMILIES)}")
-    from hierarch.families import get_family
 
     link = get_family(family).check_link(link)
     fam = LAPLACE_FAMILIES[family](link)

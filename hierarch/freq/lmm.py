@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize
 
-from hierarch.formula import ParsedFormula, REBlock
+from hierarch.core.formula import ParsedFormula, REBlock
 
 __all__ = ["LMMFit", "fit_lmm", "varcorr_table"]
 
@@ -274,14 +274,14 @@ def fit_lmm(pf: ParsedFormula, reml: bool = True) -> LMMFit:
     Parameters
     ----------
     pf : ParsedFormula
-        From :func:`hierarch.formula.parse_formula`, with at least one random-effect block.
+        From :func:`hierarch.core.formula.parse_formula`, with at least one random-effect block.
     reml : bool
         Restricted maximum likelihood (lme4's default) or maximum likelihood.
 
     Examples
     --------
     >>> import hierarch
-    >>> from hierarch.formula import parse_formula
+    >>> from hierarch.core.formula import parse_formula
     >>> pf = parse_formula("weight ~ week + (week | id)", hierarch.load_dataset("pigs"))
     >>> fit = fit_lmm(pf)
     >>> [round(b, 5) for b in fit.beta], round(fit.sigma, 4)

@@ -133,8 +133,10 @@ def test_icc_for_alcohol(fits):
     fit = fits["alcohol_reml"]
     vc = fit.varcorr()
     tau2, s2 = vc["vcov"].iloc[0], vc["vcov"].iloc[1]
-    assert fit.icc() == pytest.approx(tau2 / (tau2 + s2))
-    assert 0.9 < fit.icc() < 0.97  # countries differ far more than years within a country
+    icc = fit.icc()
+    assert list(icc.columns) == ["group", "icc"] and list(icc["group"]) == ["country"]
+    assert icc["icc"].iloc[0] == pytest.approx(tau2 / (tau2 + s2))
+    assert 0.9 < icc["icc"].iloc[0] < 0.97  # countries differ far more than years within a country
     with pytest.raises(ValueError, match="random-intercept models only"):
         fits["pigs_reml"].icc()
 

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from hierarch.frontends.mixed import model
+
 __all__ = [
     "binomial_groups",
     "pooling_estimates",
@@ -181,7 +183,6 @@ def pooling_estimates(data: pd.DataFrame, y: str = "y", group: str = "group") ->
     pandas.DataFrame
         Indexed by group: ``n``, ``complete``, ``no_pooling``, ``partial``, ``alpha``.
     """
-    from hierarch.mixed import model
 
     fit = model(f"{y} ~ 1 + ({1} | {group})", data).fit(method="reml")
     g = data.groupby(group)[y]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import arviz as az
+
+from hierarch.bayes import _nutpie_disk
 
 __all__ = [
     "SamplerSettings",
@@ -51,6 +54,7 @@ def model_key(model, extra: Any = ()) -> tuple:
 
 
 _SAMPLERS = ("auto", "pymc", "nutpie", "numpyro")
+_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4}
 
 
 @dataclass
@@ -59,14 +63,24 @@ class SamplerSettings:
 
     Defaults: 4 chains of 1000 draws after 1000 tuning steps, ``target_accept=0.9`` (a little
     above PyMC's 0.8, since hierarchical posteriors have funnels), nutpie when installed.
+    ``draws``, ``tune`` or ``chains`` left at ``None`` take these defaults, or the values of
+    the environment variables ``HIERARCH_DRAWS``, ``HIERARCH_TUNE``, ``HIERARCH_CHAINS`` when
+    set (so documentation examples and notebooks can be run quickly; an explicit value
+    always wins).
     """
 
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 4
+    draws: int | None = None
+    tune: int | None = None
+    chains: int | None = None
     target_accept: float = 0.9
     sampler: str = "auto"
     random_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, default in _DEFAULTS.items():
+            if getattr(self, name) is None:
+                env = os.environ.get(f"HIERARCH_{name.upper()}")
+                setattr(self, name, int(env) if env else default)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,7 +121,7 @@ def _interactive() -> bool:
 def _disk_cache_enabled() -> bool:
     """nutpie's compiled wrappers are kept on disk (next to PyTensor's numba cache) unless
     ``HIERARCH_DISK_CACHE=0`` (nor when PyTensor's numba cache is off: see
-    :func:`hierarch._nutpie_disk.compile_pymc_model`)."""
+    :func:`hierarch.bayes._nutpie_disk.compile_pymc_model`)."""
     import os
 
     return os.environ.get("HIERARCH_DISK_CACHE", "1") != "0"
@@ -138,10 +152,10 @@ def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, k
         }
         compiled = None
         if _disk_cache_enabled():
-            from hierarch._nutpie_disk import compile_pymc_model
-
             try:
-                compiled = compile_pymc_model(model, jitter_rvs=jitter, structure_key=key)
+                compiled = _nutpie_disk.compile_pymc_model(
+                    model, jitter_rvs=jitter, structure_key=key
+                )
             except Exception as err:  # noqa: BLE001 -- a speed-up must never cost a fit
                 warnings.warn(
                     f"hierarch's on-disk compile cache was not used ({type(err).__name__}: "
@@ -200,7 +214,7 @@ def sample(
     With a ``cache_key`` (see :func:`model_key`; the model's data must all be ``pm.Data``)
     and the nutpie back end, the compiled model is kept and reused by later fits with the
     same key: a refit of the same shape pays no compilation.  Its numba code is also kept on
-    disk under the same key (:mod:`hierarch._nutpie_disk`), so a new process loads a model
+    disk under the same key (:mod:`hierarch.bayes._nutpie_disk`), so a new process loads a model
     it has compiled before; ``HIERARCH_DISK_CACHE=0`` turns that off.
     """
     import pymc as pm

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import arviz as az
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from hierarch.binomial import BinomialBayesFit, MultilevelBinomial, wilson_table
-from hierarch.priors import Prior
+from hierarch.core.priors import Prior
+from hierarch.freq.binomial import wilson_table
+from hierarch.report.tau import TauSummary, tau_from_draws, tau_from_estimate
 
 __all__ = [
     "Comparison",
@@ -31,7 +31,7 @@ _MAX_DENSITY_DRAWS = 1000
 
 
 def _is_bayes(fit) -> bool:
-    return isinstance(fit, BinomialBayesFit)
+    return getattr(fit, "method", None) == "bayes"
 
 
 def _require_multilevel(fit, what: str) -> None:
@@ -43,7 +43,7 @@ def _hyper_draws(fit) -> tuple[np.ndarray, np.ndarray]:
     """Draws of (mu, tau); a frequentist fit gives its point estimates as one 'draw'."""
     if _is_bayes(fit):
         return fit.draws("mu"), fit.draws("tau")
-    return np.array([fit.mu]), np.array([fit.tau])
+    return np.array([fit.mu]), np.array([fit.tau_estimate])
 
 
 def shrinkage(fit) -> pd.DataFrame:
@@ -61,13 +61,15 @@ def shrinkage(fit) -> pd.DataFrame:
         ``unpooled`` with its Wilson interval (``unpooled_lower``, ``unpooled_upper``),
         ``partial`` with its interval (``partial_lower``, ``partial_upper``: conditional-mode
         interval for ML, central posterior interval for Bayes), ``complete`` (the pooled
-        proportion, sum m / sum n), ``grand_mean`` (invlogit(mu)) and ``shrinkage``: the
-        fraction of the distance from the group's own proportion to the grand mean that the
-        estimate moved, ``(observed - partial) / (observed - grand_mean)`` (0 = no pooling,
-        1 = complete pooling; NaN when the observed proportion equals the grand mean).  For
-        a Bayesian fit the partial estimate is a posterior mean on the probability scale,
-        which is not a linear pull toward the grand mean: for a group whose own proportion is
-        very close to the grand mean the fraction can fall slightly outside [0, 1].
+        proportion, sum m / sum n), ``grand_mean`` (invlogit(mu)), ``alpha``, the pooling
+        weight (the weight of the group's own trials, ``tau^2 W_j / (1 + tau^2 W_j)`` with
+        ``W_j = n_j p_j (1 - p_j)``), and ``fraction_moved``: the fraction of the distance
+        from the group's own proportion to the grand mean that the estimate moved,
+        ``(observed - partial) / (observed - grand_mean)`` (0 = no pooling, 1 = complete
+        pooling; NaN when the observed proportion equals the grand mean).  For a Bayesian
+        fit the partial estimate is a posterior mean on the probability scale, which is not a
+        linear pull toward the grand mean: for a group whose own proportion is very close to
+        the grand mean the fraction can fall slightly outside [0, 1].
 
     Examples
     --------
@@ -75,7 +77,7 @@ def shrinkage(fit) -> pd.DataFrame:
     >>> fit = hierarch.binomial_model("m", "n", "batch", hierarch.load_dataset("rats"),
     ...                               multilevel=True)
     >>> table = hierarch.shrinkage(fit)
-    >>> bool(((table["shrinkage"] > 0) & (table["shrinkage"] < 1)).all())
+    >>> bool(((table["fraction_moved"] > 0) & (table["fraction_moved"] < 1)).all())
     True
     """
     _require_multilevel(fit, "shrinkage()")
@@ -90,6 +92,18 @@ def shrinkage(fit) -> pd.DataFrame:
         frac = np.where(
             np.abs(dist) > 1e-12, (observed - partial["estimate"].to_numpy()) / dist, np.nan
         )
+    # the pooling weight alpha_j = tau^2 W_j / (1 + tau^2 W_j), W_j = n_j p_j (1 - p_j) the
+    # logit-scale information of the group's trials at its estimate (ML: the conditional
+    # mode; Bayes: averaged over up to 400 posterior draws), as for formula models
+    mu, tau = _hyper_draws(fit)
+    n = groups["trials"].to_numpy(float)
+    if _is_bayes(fit):
+        idx = np.linspace(0, len(mu) - 1, min(len(mu), 400)).round().astype(int)
+        p, tau2 = fit.draws("theta")[idx], tau[idx, None] ** 2
+    else:
+        p, tau2 = special.expit(fit.mu + fit.glmm.ranef)[None, :], tau[:, None] ** 2
+    info = tau2 * n * p * (1 - p)
+    alpha = (info / (1 + info)).mean(axis=0)
     return pd.DataFrame(
         {
             "group": groups["group"].to_numpy(),
@@ -104,88 +118,33 @@ def shrinkage(fit) -> pd.DataFrame:
             "partial_upper": partial["upper"].to_numpy(),
             "complete": complete,
             "grand_mean": grand,
-            "shrinkage": frac,
+            "alpha": alpha,
+            "fraction_moved": frac,
         }
     )
 
 
-@dataclass
-class TauSummary:
-    """Posterior summary of the between-group SD tau (log-odds scale).
-
-    ``draws`` are the posterior draws; ``prior_density`` is the prior on a grid covering them,
-    so that a plot can set posterior against prior.
-    """
-
-    mean: float
-    sd: float
-    median: float
-    hdi_lower: float
-    hdi_upper: float
-    hdi_prob: float
-    draws: np.ndarray
-    prior: str
-    prior_density: pd.DataFrame
-
-    @property
-    def table(self) -> pd.DataFrame:
-        """The summary as a one-row DataFrame."""
-        return pd.DataFrame(
-            [
-                {
-                    "mean": self.mean,
-                    "sd": self.sd,
-                    "median": self.median,
-                    "hdi_lower": self.hdi_lower,
-                    "hdi_upper": self.hdi_upper,
-                    "hdi_prob": self.hdi_prob,
-                    "prior": self.prior,
-                }
-            ],
-            index=["tau"],
-        )
-
-    def __float__(self) -> float:
-        return self.mean
-
-    def __str__(self) -> str:
-        return (
-            f"tau (between-group SD, log-odds): mean {self.mean:.4f}, sd {self.sd:.4f}, "
-            f"median {self.median:.4f}, {100 * self.hdi_prob:g}% HDI "
-            f"[{self.hdi_lower:.4f}, {self.hdi_upper:.4f}]; prior {self.prior}"
-        )
-
-    __repr__ = __str__
-
-
-def tau_summary(fit: BinomialBayesFit, hdi_prob: float | None = None) -> TauSummary:
-    """Posterior summary of tau: mean, sd, median, highest-density interval, draws and prior.
+def tau_summary(fit, hdi_prob: float | None = None) -> TauSummary:
+    """tau of a multilevel binomial fit (log-odds scale): the posterior summary (mean, sd,
+    median, highest-density interval, draws and prior) of a Bayesian fit, the estimate of an
+    ML fit.
 
     Parameters
     ----------
-    fit : BinomialBayesFit
-        A Bayesian multilevel fit.
+    fit : MultilevelBinomial or BinomialBayesFit
+        A multilevel fit.
     hdi_prob : float, optional
-        Probability of the HDI; defaults to the fit's ``conf_level``.
+        Bayesian: probability of the HDI; defaults to the fit's ``conf_level``.
     """
     _require_multilevel(fit, "tau()")
     if not _is_bayes(fit):
-        raise ValueError("tau() summarises a posterior; a frequentist fit has the point .tau")
-    draws = fit.draws("tau")
-    prob = float(hdi_prob or fit.conf_level)
-    lo, hi = az.hdi(draws, hdi_prob=prob)
+        return tau_from_estimate(
+            fit.tau_estimate, fit.method, scale="log-odds", group=fit.group_column
+        )
     prior = Prior.from_value(fit.spec["priors"]["tau"])
-    grid = np.linspace(0.0, max(float(np.quantile(draws, 0.999)) * 1.3, 1e-3), 400)
-    return TauSummary(
-        mean=float(draws.mean()),
-        sd=float(draws.std(ddof=1)),
-        median=float(np.median(draws)),
-        hdi_lower=float(lo),
-        hdi_upper=float(hi),
-        hdi_prob=prob,
-        draws=draws,
-        prior=str(prior),
-        prior_density=pd.DataFrame({"tau": grid, "density": prior.density(grid)}),
+    prob = float(hdi_prob or fit.conf_level)
+    return tau_from_draws(
+        fit.draws("tau"), prior, prob, scale="log-odds", group=fit.spec.get("group") or ""
     )
 
 
@@ -224,16 +183,16 @@ def new_group(
             rows["count"] = [y.mean(), np.median(y), *np.quantile(y, [a, 1 - a])]
     else:
         z = stats.norm.ppf(1 - a)
-        mean = _logitnormal_mean(fit.mu, fit.tau)
+        mean = _logitnormal_mean(fit.mu, fit.tau_estimate)
         rows["probability"] = [
             mean,
             special.expit(fit.mu),
-            *special.expit([fit.mu - z * fit.tau, fit.mu + z * fit.tau]),
+            *special.expit([fit.mu - z * fit.tau_estimate, fit.mu + z * fit.tau_estimate]),
         ]
         if trials is not None:
             k = np.arange(int(trials) + 1)
             nodes, weights = np.polynomial.hermite_e.hermegauss(60)
-            p = special.expit(fit.mu + fit.tau * nodes)
+            p = special.expit(fit.mu + fit.tau_estimate * nodes)
             pmf = (stats.binom.pmf(k[:, None], int(trials), p[None, :]) * weights).sum(1)
             pmf /= pmf.sum()
             cdf = np.cumsum(pmf)
@@ -300,7 +259,7 @@ class Comparison:
     __repr__ = __str__
 
 
-def compare(freq_fit: MultilevelBinomial, bayes_fit: BinomialBayesFit) -> Comparison:
+def compare(freq_fit, bayes_fit) -> Comparison:
     """Set a frequentist and a Bayesian multilevel fit of the same data side by side.
 
     Returns
@@ -347,7 +306,7 @@ def compare(freq_fit: MultilevelBinomial, bayes_fit: BinomialBayesFit) -> Compar
     summary = pd.DataFrame(
         {
             "mu": [freq_fit.mu, bayes_fit.mu],
-            "tau": [freq_fit.tau, bt.mean],
+            "tau": [freq_fit.tau_estimate, bt.mean],
             "grand_mean": [freq_fit.estimate, bayes_fit.estimate],
             "new_group_lower": [freq_fit.prediction_int[0], bpi[0]],
             "new_group_upper": [freq_fit.prediction_int[1], bpi[1]],

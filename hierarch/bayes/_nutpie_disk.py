@@ -113,7 +113,7 @@ def _hierarch_source_digest() -> str:
     global _SOURCE_DIGEST
     if _SOURCE_DIGEST is None:
         h = hashlib.sha256()
-        for path in sorted(Path(__file__).parent.rglob("*.py")):
+        for path in sorted(Path(__file__).parents[1].rglob("*.py")):
             h.update(path.read_bytes())
         _SOURCE_DIGEST = h.hexdigest()
     return _SOURCE_DIGEST
@@ -167,7 +167,7 @@ def compile_pymc_model(model, jitter_rvs=None, structure_key: Any = None) -> Any
     The disk key names the graph.  PyTensor's own key of the rewritten graph is exact but not
     always stable across processes (its rewrites may order commutative inputs differently),
     so a caller that knows what identifies its graph passes ``structure_key`` (hierarch's
-    model-structure key, :func:`hierarch.sampling.model_key`); it is combined with a digest
+    model-structure key, :func:`hierarch.bayes.sampling.model_key`); it is combined with a digest
     of hierarch's source, the library versions, the layout of the parameter vector and of
     the stored variables, and the wrapper's source.  A different rewrite of the same graph
     computes the same function, so the cached code is valid for it.

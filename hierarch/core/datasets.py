@@ -101,8 +101,8 @@ _REGISTRY: dict[str, DatasetInfo] = {
 
 def _data_dir() -> Path:
     """Folder holding the CSV files: inside the installed package, else the repository's."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data", here.parent / "data"):
+    package = Path(__file__).resolve().parents[1]  # hierarch/
+    for candidate in (package / "_data", package.parent / "data"):
         if (candidate / "rats.csv").is_file():
             return candidate
     raise FileNotFoundError(

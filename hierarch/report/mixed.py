@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hierarch.core.families import LAPLACE_FAMILIES, inverse_link_np
+from hierarch.freq.binomial import wilson_table
+from hierarch.freq.laplace import glm_fit
+
 __all__ = [
     "coefficients",
     "compare",
@@ -39,9 +43,7 @@ class _Draws:
 
 
 def _is_bayes(fit) -> bool:
-    from hierarch.mixed import MixedBayesFit
-
-    return isinstance(fit, MixedBayesFit)
+    return getattr(fit, "method", None) == "bayes"
 
 
 def _stack(da) -> np.ndarray:
@@ -191,50 +193,57 @@ def coefficients(fit, factor: str | None = None, scale: str = "link") -> pd.Data
 
 def _dispersion(fit):
     """The family's extra parameter: ML estimate, or posterior draws (Bayes)."""
-    name = {"negative_binomial": "alpha", "gamma": "shape", "beta": "kappa"}.get(fit.model.family)
-    if name is None:
+    if fit.model.family_info.laplace_extra is None:  # none, or gaussian's sigma
         return None
+    name = fit.model.family_info.extra[0]
     if _is_bayes(fit):
         return _stack(fit.idata.posterior[name])
     return fit.glmm.dispersion[1]
 
 
-def _unpooled_fits(model, fit, codes, J):
-    """Per-group separate fits (no pooling) and the complete-pooling fit, link scale."""
-    from hierarch.freq.laplace import glm_fit
-
+def _unpooled_fits(model, fit, codes, J, cols: list[int]):
+    """Per-group separate fits (no pooling) of the coefficients ``cols`` and the
+    complete-pooling fit of every coefficient, link scale.  Fixed coefficients outside
+    ``cols`` (covariates without a random effect) are held at their complete-pooling values
+    in the separate fits, so each group's intercept (or line) is adjusted for them as the
+    mixed model's is."""
     pf = model.parsed
     p = len(pf.x_names)
-    unpooled = np.full((J, p), np.nan)
+    rest = [c for c in range(p) if c not in cols]
+    unpooled = np.full((J, len(cols)), np.nan)
+    Xg = pf.X[:, cols]
     if model.family == "gaussian":
         y = pf.y - pf.offset_or_zero
+        complete = np.linalg.lstsq(pf.X, y, rcond=None)[0]
+        y = y - pf.X[:, rest] @ complete[rest]
         for j in range(J):
             rows = codes == j
-            if np.linalg.matrix_rank(pf.X[rows]) == p:
-                unpooled[j] = np.linalg.lstsq(pf.X[rows], y[rows], rcond=None)[0]
-        return unpooled, np.linalg.lstsq(pf.X, y, rcond=None)[0]
+            if np.linalg.matrix_rank(Xg[rows]) == len(cols):
+                unpooled[j] = np.linalg.lstsq(Xg[rows], y[rows], rcond=None)[0]
+        return unpooled, complete
     disp = _dispersion(fit)
     disp = float(np.mean(disp)) if disp is not None else None
     trials = model.trials if model.family == "binomial" else None
-    off = pf.offset_or_zero
 
-    def one(rows):
+    def one(rows, X, off):
         beta, ok = glm_fit(
             pf.y[rows],
-            pf.X[rows],
+            X[rows],
             family=model.family,
             link=model.link,
             trials=None if trials is None else trials[rows],
             offset=off[rows],
             dispersion=disp,
         )
-        return beta if ok else np.full(p, np.nan)
+        return beta if ok else np.full(X.shape[1], np.nan)
 
+    complete = one(np.ones(pf.n, dtype=bool), pf.X, pf.offset_or_zero)
+    off = pf.offset_or_zero + pf.X[:, rest] @ complete[rest]
     for j in range(J):
         rows = codes == j
-        if np.linalg.matrix_rank(pf.X[rows]) == p:
-            unpooled[j] = one(rows)
-    return unpooled, one(np.ones(pf.n, dtype=bool))
+        if np.linalg.matrix_rank(Xg[rows]) == len(cols):
+            unpooled[j] = one(rows, Xg, off)
+    return unpooled, complete
 
 
 def _pooling_weights(fit, blk) -> np.ndarray:
@@ -244,8 +253,6 @@ def _pooling_weights(fit, blk) -> np.ndarray:
     the group's estimate otherwise); at the estimates for ML fits, averaged over posterior
     draws for Bayesian fits."""
     from scipy import sparse
-
-    from hierarch.freq.laplace import LAPLACE_FAMILIES
 
     model = fit.model
     pf = model.parsed
@@ -276,20 +283,32 @@ def _pooling_weights(fit, blk) -> np.ndarray:
     return alpha.mean(axis=0)
 
 
+def _fraction_moved(unpooled: np.ndarray, partial: np.ndarray, grand) -> np.ndarray:
+    """``(unpooled - partial) / (unpooled - grand mean)``: 0 = no pooling, 1 = complete
+    pooling; NaN where the group's own estimate is the grand mean (or not finite)."""
+    dist = unpooled - grand
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = (unpooled - partial) / dist
+    return np.where(np.abs(dist) > 1e-12, frac, np.nan)
+
+
 def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
     """Per group: separate fit (no pooling), partial pooling and complete pooling.
 
     The separate fits regress the response on the fixed-effect design within each group
     (least squares for Gaussian models, a GLM by maximum likelihood otherwise: group means,
-    per-group lines, a group's log-odds); complete pooling is the same regression on all rows;
+    per-group lines, a group's log-odds), with any fixed covariate that has no random effect
+    by the factor held at its complete-pooling value; complete pooling is the same regression
+    on all rows;
     partial pooling is the mixed model's per-group coefficients (:func:`coefficients`).  For a
-    random intercept alone, ``alpha`` is the pooling weight (the weight of the group's own
-    data, ``tau^2 / (tau^2 + sigma^2 / n_j)`` for a Gaussian response, with the GLM working
-    weights in place of ``n_j / sigma^2`` otherwise; posterior mean for Bayesian fits) and
-    ``shrinkage = 1 - alpha``.  (For a Gaussian random intercept this is exactly the fraction
-    of the distance to the grand mean that the estimate moved; :func:`hierarch.shrinkage` of a
-    ``binomial_model`` fit reports that fraction on the probability scale instead, which for
-    a GLMM differs somewhat from ``1 - alpha``.)
+    random intercept alone, every hierarchy's shrinkage table has the same two measures:
+    ``alpha``, the pooling weight (the weight of the group's own data, ``tau^2 / (tau^2 +
+    sigma^2 / n_j)`` for a Gaussian response, with the GLM working weights in place of
+    ``n_j / sigma^2`` otherwise; posterior mean for Bayesian fits), and ``fraction_moved``,
+    the fraction of the distance from the group's own estimate to the ``grand_mean`` (the
+    fixed intercept on the table's scale) that the partially pooled estimate moved.  For a
+    Gaussian random intercept ``fraction_moved = 1 - alpha`` exactly; for a GLMM on the
+    response scale the two differ somewhat.
 
     Parameters
     ----------
@@ -325,35 +344,34 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
     response = _check_scale(model, scale, "shrinkage()")
     factor, idx = _factor_blocks(model, factor)
     effect_cols = [c for i in idx for c in pf.blocks[i].columns]
-    if sorted(effect_cols) != sorted(pf.x_names) or len(set(effect_cols)) != len(effect_cols):
+    if not set(effect_cols) <= set(pf.x_names) or len(set(effect_cols)) != len(effect_cols):
         raise ValueError(
-            "shrinkage() sets per-group separate regressions beside the mixed model, so the "
-            f"fixed part ({', '.join(pf.x_names)}) must have exactly the random-effect "
-            f"columns by {factor!r} ({', '.join(effect_cols)})"
+            "shrinkage() sets per-group separate regressions beside the mixed model, so every "
+            f"random-effect column by {factor!r} ({', '.join(effect_cols)}) must also be in "
+            f"the fixed part ({', '.join(pf.x_names)})"
         )
+    cols = [pf.x_names.index(c) for c in effect_cols]
     blk = pf.blocks[idx[0]]
-    J, p = blk.n_levels, len(pf.x_names)
+    J = blk.n_levels
     if model.family == "binomial":
         n = np.bincount(blk.codes, weights=model.trials, minlength=J).astype(int)
     else:
         n = np.bincount(blk.codes, minlength=J)
     with np.errstate(divide="ignore", invalid="ignore"):
-        unpooled, complete = _unpooled_fits(model, fit, blk.codes, J)
+        unpooled, complete = _unpooled_fits(model, fit, blk.codes, J, cols)
     if not response:
         unpooled[~np.isfinite(unpooled)] = np.nan
     coefs = coefficients(fit, factor, scale=scale)
-    single = p == 1
+    single = len(cols) == 1
     out = pd.DataFrame({"group": blk.levels, "n": n})
-    for c, name in enumerate(pf.x_names):
+    for c, (name, k) in enumerate(zip(effect_cols, cols, strict=True)):
         sfx = "" if single else f"_{name}"
         part = coefs[coefs["coef"] == name].reset_index(drop=True)
-        un, co = unpooled[:, c], complete[c]
+        un, co = unpooled[:, c], complete[k]
         if response:
             un, co = _inv(model, un), float(_inv(model, co))
         out[f"unpooled{sfx}"] = un
         if response and model.family in ("binomial", "bernoulli"):
-            from hierarch.binomial import wilson_table
-
             succ = np.bincount(blk.codes, weights=pf.y, minlength=J)
             w = wilson_table(
                 pd.DataFrame({"group": blk.levels, "successes": succ, "trials": n}),
@@ -368,16 +386,29 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
         out[f"partial{sfx}_upper"] = part["upper"].to_numpy()
         out[f"complete{sfx}"] = co
     if effect_cols == ["Intercept"] and len(pf.blocks) == 1:
+        j = pf.x_names.index("Intercept")
+        b0 = _draws(fit).beta[:, j] if _is_bayes(fit) else np.array([fit.ml.beta[j]])
+        out["grand_mean"] = float(np.mean(_inv(model, b0) if response else b0))
         out["alpha"] = _pooling_weights(fit, blk)
-        out["shrinkage"] = 1 - out["alpha"]
+        out["fraction_moved"] = _fraction_moved(
+            out["unpooled"].to_numpy(float), out["partial"].to_numpy(float), out["grand_mean"]
+        )
     out.attrs["scale"] = "response" if response else "link"
     return out
 
 
 def icc(fit) -> pd.DataFrame:
-    """Intra-class correlation ``tau^2 / (sum of intercept variances + sigma^2)`` per factor,
-    for random-intercept models (posterior mean and interval for Bayesian fits)."""
-    blocks = fit.model.parsed.blocks
+    """Intra-class correlation per grouping factor, for random-intercept models:
+    ``tau_f^2 / (sum of the intercept variances + residual variance)``.
+
+    The residual variance is ``sigma^2`` for Gaussian models; for GLMMs it is the family's
+    latent-scale variance (:meth:`hierarch.core.families.Family.latent_variance`, after
+    Nakagawa, Johnson and Schielzeth 2017): ``pi^2 / 3`` for a logit binomial model, so the
+    ICC is that of the latent logistic variable.  One row per factor: ``group``, ``icc``
+    (Bayesian: the posterior mean, with ``sd``, ``lower``, ``upper``).
+    """
+    model = fit.model
+    blocks = model.parsed.blocks
     if any(b.columns != ["Intercept"] for b in blocks):
         raise ValueError(
             "the ICC is defined here for random-intercept models only "
@@ -385,13 +416,26 @@ def icc(fit) -> pd.DataFrame:
         )
     d = _draws(fit)
     var = np.stack([c[:, 0, 0] ** 2 for c in d.chol], axis=1)
-    total = var.sum(1) + d.sigma**2
+    if model.family == "gaussian":
+        resid = d.sigma**2
+    else:
+        if "Intercept" not in model.parsed.x_names:
+            raise ValueError("the latent-scale ICC of a GLMM needs a fixed intercept")
+        j = model.parsed.x_names.index("Intercept")
+        eta0 = d.beta[:, j] if _is_bayes(fit) else np.full(len(var), fit.ml.beta[j])
+        size = None
+        if model.family == "negative_binomial":  # the size (PyMC's alpha, lme4's theta)
+            size = np.broadcast_to(_dispersion(fit), eta0.shape)
+        resid = model.family_info.latent_variance(model.link, eta0, var.sum(1), size)
+    total = var.sum(1) + resid
     rows = []
     for i, b in enumerate(blocks):
         x = var[:, i] / total
         if _is_bayes(fit):
             lo, hi = _interval(x, fit.conf_level)
-            rows.append({"group": b.factor, "icc": x.mean(), "lower": lo, "upper": hi})
+            rows.append(
+                {"group": b.factor, "icc": x.mean(), "sd": x.std(ddof=1), "lower": lo, "upper": hi}
+            )
         else:
             rows.append({"group": b.factor, "icc": float(x[0])})
     return pd.DataFrame(rows)
@@ -525,9 +569,8 @@ def hyperparameter_draws(fit) -> pd.DataFrame:
             for i in range(len(cols)):
                 for j in range(i + 1, len(cols)):
                     parts.append((f"cor[{blk['factor']}: {cols[i]}, {cols[j]}]", corr[:, i, j]))
-    for extra in ("sigma", "alpha", "shape", "kappa"):  # residual SD or family parameter
-        if extra in post:
-            parts.append((extra, _stack(post[extra])))
+    for extra in fit.model.family_info.extra:  # residual SD or family parameter
+        parts.append((extra, _stack(post[extra])))
     return pd.concat(
         [pd.DataFrame({"parameter": p, "value": v}) for p, v in parts], ignore_index=True
     )
@@ -546,26 +589,17 @@ def _linear_predictor(fit, S: int | None = None, seed: int | None = None):
     return eta, idx
 
 
-def _family_params(fit, idx):
-    post = fit.idata.posterior
-    out = {}
-    for name in ("sigma", "alpha", "shape", "kappa"):
-        if name in post:
-            out[name] = _stack(post[name])[idx]
-    return out
+def _extra(fit, idx):
+    """Draws of the family's extra parameter (residual SD, NB alpha, gamma shape, beta
+    kappa) for the draws ``idx``, as a column against the rows; None when there is none."""
+    names = fit.model.family_info.extra
+    if not names:
+        return None
+    return _stack(fit.idata.posterior[names[0]])[idx][:, None]
 
 
 def _mean(link: str, eta: np.ndarray) -> np.ndarray:
-    from scipy import special, stats
-
-    return {
-        "identity": lambda e: e,
-        "log": np.exp,
-        "logit": special.expit,
-        "probit": stats.norm.cdf,
-        "cloglog": lambda e: -np.expm1(-np.exp(e)),
-        "inverse": lambda e: 1 / e,
-    }[link](eta)
+    return inverse_link_np(link, eta)
 
 
 def ppc(fit, n_draws: int = 200, random_seed: int | None = None) -> pd.DataFrame:
@@ -581,29 +615,13 @@ def ppc(fit, n_draws: int = 200, random_seed: int | None = None) -> pd.DataFrame
         raise ValueError("ppc() needs a Bayesian fit")
     model = fit.model
     eta, idx = _linear_predictor(fit, n_draws)
-    mu = _mean(model.link, eta)
-    par = _family_params(fit, idx)
     rng = np.random.default_rng(
         random_seed if random_seed is not None else fit.spec["sampler"]["random_seed"]
     )
     fam = model.family
-    if fam == "gaussian":
-        rep = rng.normal(mu, par["sigma"][:, None])
-    elif fam == "bernoulli":
-        rep = rng.binomial(1, mu)
-    elif fam == "binomial":
-        rep = rng.binomial(model.trials.astype(np.int64)[None, :], mu)
-    elif fam == "poisson":
-        rep = rng.poisson(mu)
-    elif fam == "negative_binomial":
-        a = par["alpha"][:, None]
-        rep = rng.negative_binomial(a, a / (a + mu))
-    elif fam == "gamma":
-        k = par["shape"][:, None]
-        rep = rng.gamma(k, mu / k)
-    else:  # beta
-        k = par["kappa"][:, None]
-        rep = rng.beta(mu * k, (1 - mu) * k)
+    rep = model.family_info.rvs(
+        rng, model.link, eta, model.trials if fam == "binomial" else None, _extra(fit, idx)
+    )
     out = pd.DataFrame(rep.T, columns=[f"rep_{i}" for i in range(rep.shape[0])])
     out["observed"] = model.parsed.y
     out.attrs["family"] = fam
@@ -613,31 +631,10 @@ def ppc(fit, n_draws: int = 200, random_seed: int | None = None) -> pd.DataFrame
 def pointwise_loglik(fit) -> np.ndarray:
     """Log-likelihood of every row for every posterior draw, (chain, draw, row), conditional on
     the group effects (so LOO leaves out single rows, not whole groups)."""
-    from scipy import stats
-
     model = fit.model
-    y = model.parsed.y
     eta, idx = _linear_predictor(fit)
-    mu = _mean(model.link, eta)
-    par = _family_params(fit, idx)
-    fam = model.family
-    if fam == "gaussian":
-        ll = stats.norm.logpdf(y, mu, par["sigma"][:, None])
-    elif fam == "bernoulli":
-        ll = stats.bernoulli.logpmf(y, mu)
-    elif fam == "binomial":
-        ll = stats.binom.logpmf(y, model.trials, mu)
-    elif fam == "poisson":
-        ll = stats.poisson.logpmf(y, mu)
-    elif fam == "negative_binomial":
-        a = par["alpha"][:, None]
-        ll = stats.nbinom.logpmf(y, a, a / (a + mu))
-    elif fam == "gamma":
-        k = par["shape"][:, None]
-        ll = stats.gamma.logpdf(y, k, scale=mu / k)
-    else:
-        k = par["kappa"][:, None]
-        ll = stats.beta.logpdf(y, mu * k, (1 - mu) * k)
+    trials = model.trials if model.family == "binomial" else None
+    ll = model.family_info.logpdf(model.parsed.y, model.link, eta, trials, _extra(fit, idx))
     post = fit.idata.posterior
     return ll.reshape(post.sizes["chain"], post.sizes["draw"], -1)
 
@@ -761,7 +758,7 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
         return {
             "quantity": quantity,
             "estimate": estimate,
-            "mean": post["mean"],
+            "mean": post["estimate"],
             "lower": post["lower"],
             "upper": post["upper"],
         }
@@ -778,7 +775,7 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
         rows.append(row("sigma", ml_fit.sigma(), bayes_fit._summ("sigma").iloc[0]))
     elif ml_fit.glmm.dispersion is not None:
         name, value = ml_fit.glmm.dispersion
-        # the Bayesian model's name for the same parameter (see hierarch.families)
-        var = {"k": "alpha", "shape": "shape", "phi": "kappa"}[name]
+        # the same parameter, named in the Bayesian model (the family table)
+        var = ml_fit.model.family_info.extra[0]
         rows.append(row(name, value, bayes_fit._summ(var).iloc[0]))
     return pd.DataFrame(rows).set_index("quantity")

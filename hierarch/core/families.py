@@ -1,0 +1,523 @@
+"""The family table: everything hierarch knows about a response family, in one place.
+
+Each :class:`Family` knows its links (canonical first; NumPy and PyTensor inverse links), its
+support (checking a response and naming the rows outside it), the link-scale location that
+centres the intercept prior, its extra parameter (its name in the Bayesian model and in the
+Laplace twin) and that parameter's default prior, its PyMC likelihood, its Laplace pieces
+(log-density, score and information on the linear-predictor scale, starting values), its
+random draws and pointwise log-likelihood (posterior predictive checks, LOO) and its
+latent-scale variance (the ICC of a GLMM).  The graph builders, the Laplace twin and the
+reports all read this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from hierarch.core.priors import Prior
+
+__all__ = [
+    "FAMILIES",
+    "LAPLACE_FAMILIES",
+    "Family",
+    "get_family",
+    "inverse_link",
+    "inverse_link_np",
+    "link_np",
+    "scale_label",
+]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+
+def _rows(index, mask) -> str:
+    labels = list(np.asarray(index)[np.asarray(mask)])
+    more = f" and {len(labels) - 10} more" if len(labels) > 10 else ""
+    return ", ".join(map(str, labels[:10])) + more
+
+
+def inverse_link(link: str, eta):
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if link == "identity":
+        return eta
+    if link == "log":
+        return pt.exp(eta)
+    if link == "logit":
+        return pm.math.invlogit(eta)
+    if link == "probit":
+        return 0.5 * (1 + pt.erf(eta / np.sqrt(2)))
+    if link == "cloglog":
+        return 1 - pt.exp(-pt.exp(eta))
+    if link == "inverse":
+        return 1 / eta
+    raise ValueError(f"unknown link {link!r}")
+
+
+def scale_label(link: str) -> str:
+    """How reports name the scale of a link's linear predictor ("data" for the identity)."""
+    return {"identity": "data", "logit": "log-odds", "log": "log"}.get(link, f"{link} scale")
+
+
+def inverse_link_np(link: str, eta):
+    """The mean at linear predictor ``eta`` (NumPy)."""
+    return _link(link, np.asarray(eta, dtype=float))[0]
+
+
+def link_np(link: str, mu):
+    """The link at mean ``mu`` (NumPy)."""
+    return {
+        "identity": lambda m: m,
+        "log": np.log,
+        "logit": special.logit,
+        "probit": stats.norm.ppf,
+        "cloglog": lambda m: np.log(-np.log1p(-m)),
+        "inverse": lambda m: 1 / m,
+    }[link](mu)
+
+
+# ----------------------------------------------------------------------------- links
+def _link(link: str, eta: np.ndarray):
+    """Mean ``mu``, ``log mu``, ``log(1 - mu)`` (unit-interval links) and dmu/deta, d2mu/deta2."""
+    if link == "identity":
+        mu = eta
+        return mu, None, None, np.ones_like(eta), np.zeros_like(eta)
+    if link == "log":
+        mu = np.exp(eta)
+        return mu, eta, None, mu, mu
+    if link == "inverse":
+        mu = 1.0 / eta
+        return mu, None, None, -(mu**2), 2.0 * mu**3
+    if link == "logit":
+        mu = special.expit(eta)
+        lmu, l1mu = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
+        d1 = np.exp(lmu + l1mu)
+        return mu, lmu, l1mu, d1, d1 * (1.0 - 2.0 * mu)
+    if link == "probit":
+        mu = special.ndtr(eta)
+        lmu, l1mu = special.log_ndtr(eta), special.log_ndtr(-eta)
+        d1 = np.exp(-0.5 * eta**2 - 0.5 * _LOG_2PI)
+        return mu, lmu, l1mu, d1, -eta * d1
+    if link == "cloglog":
+        ee = np.exp(np.minimum(eta, 700.0))
+        mu = -np.expm1(-ee)
+        lmu, l1mu = np.log(np.maximum(mu, 1e-300)), -ee
+        d1 = np.exp(eta - ee)
+        return mu, lmu, l1mu, d1, d1 * (1.0 - ee)
+    raise ValueError(f"unknown link {link!r}")
+
+
+# ----------------------------------------------------------------------------- families
+class _Family:
+    """A family's Laplace pieces: log-density, score and information on the linear-predictor
+    scale, and starting values (read by :mod:`hierarch.freq.laplace`)."""
+
+    name = ""
+    dispersion: str | None = None
+    observed = False  # which information enters the Laplace log-determinant
+
+    def __init__(self, link: str):
+        self.link = link
+
+    def loglik(self, y, n, eta, phi):  # pointwise, constants included
+        raise NotImplementedError
+
+    def score_info(self, y, n, eta, phi, observed=False):
+        """d log p / d eta and the (expected or observed) information in eta."""
+        raise NotImplementedError
+
+    def start_eta(self, y, n):
+        raise NotImplementedError
+
+    def start_phi(self, y, n, mu):
+        return None
+
+
+def _unit_ratios(lmu, l1mu, d1):
+    # d1 / mu and d1 / (1 - mu), computed on the log scale (probit / cloglog tails)
+    ld1 = np.log(np.maximum(np.abs(d1), 1e-300))
+    return np.exp(ld1 - lmu), np.exp(ld1 - l1mu)
+
+
+class _Binomial(_Family):
+    name = "binomial"
+
+    def loglik(self, y, n, eta, phi):
+        _, lmu, l1mu, _, _ = _link(self.link, eta)
+        return (
+            special.xlogy(1, 1) * 0
+            + np.where(y > 0, y * lmu, 0.0)
+            + np.where(n - y > 0, (n - y) * l1mu, 0.0)
+            + special.gammaln(n + 1)
+            - special.gammaln(y + 1)
+            - special.gammaln(n - y + 1)
+        )
+
+    def score_info(self, y, n, eta, phi, observed=False):
+        mu, lmu, l1mu, d1, d2 = _link(self.link, eta)
+        if self.link == "logit":
+            return y - n * mu, n * d1
+        r1, r0 = _unit_ratios(lmu, l1mu, d1)
+        score = y * r1 - (n - y) * r0
+        info = n * r1 * r0
+        if observed:
+            # -(d2l/dmu2 * d1^2 + dl/dmu * d2)
+            info = y * r1**2 + (n - y) * r0**2 - score * d2 / np.where(d1 == 0, 1.0, d1)
+        return score, info
+
+    def start_eta(self, y, n):
+
+        return link_np(self.link, (y + 0.5) / (n + 1.0))
+
+
+class _Poisson(_Family):
+    name = "poisson"
+
+    def loglik(self, y, n, eta, phi):
+        mu, lmu, _, _, _ = _link(self.link, eta)
+        lmu = np.log(np.maximum(mu, 1e-300)) if lmu is None else lmu
+        return np.where(y > 0, y * lmu, 0.0) - mu - special.gammaln(y + 1)
+
+    def score_info(self, y, n, eta, phi, observed=False):
+        mu, _, _, d1, d2 = _link(self.link, eta)
+        if self.link == "log":
+            return y - mu, mu
+        mu = np.maximum(mu, 1e-300)
+        score = (y / mu - 1.0) * d1
+        info = d1**2 / mu
+        if observed:
+            info = y / mu**2 * d1**2 - (y / mu - 1.0) * d2
+        return score, info
+
+    def start_eta(self, y, n):
+
+        return link_np(self.link, y + 0.5)
+
+
+class _NegBinomial(_Family):
+    name = "negative_binomial"
+    dispersion = "k"  # Var = mu + mu^2 / k  (MASS's theta, PyMC's alpha)
+
+    def loglik(self, y, n, eta, k):
+        mu, lmu, _, _, _ = _link(self.link, eta)
+        mu = np.maximum(mu, 1e-300)
+        lmu = np.log(mu) if lmu is None else lmu
+        lkm = np.logaddexp(np.log(k), lmu)
+        return (
+            special.gammaln(y + k)
+            - special.gammaln(k)
+            - special.gammaln(y + 1)
+            + k * (np.log(k) - lkm)
+            + np.where(y > 0, y * (lmu - lkm), 0.0)
+        )
+
+    def score_info(self, y, n, eta, k, observed=False):
+        mu, _, _, d1, d2 = _link(self.link, eta)
+        mu = np.maximum(mu, 1e-300)
+        dl = y / mu - (y + k) / (k + mu)
+        score = dl * d1
+        info = d1**2 / (mu + mu**2 / k)
+        if observed:
+            d2l = -y / mu**2 + (y + k) / (k + mu) ** 2
+            info = -(d2l * d1**2 + dl * d2)
+        return score, info
+
+    def start_eta(self, y, n):
+
+        return link_np(self.link, y + 0.5)
+
+    def start_phi(self, y, n, mu):
+        excess = np.sum((y - mu) ** 2 - mu)
+        return float(np.clip(np.sum(mu**2) / excess, 0.05, 1e3)) if excess > 0 else 10.0
+
+
+class _Gamma(_Family):
+    name = "gamma"
+    dispersion = "shape"
+    observed = True
+
+    def loglik(self, y, n, eta, a):
+        mu, lmu, _, _, _ = _link(self.link, eta)
+        mu = np.maximum(mu, 1e-300)
+        lmu = np.log(mu) if lmu is None else lmu
+        return a * np.log(a) - special.gammaln(a) + (a - 1) * np.log(y) - a * y / mu - a * lmu
+
+    def score_info(self, y, n, eta, a, observed=False):
+        mu, _, _, d1, d2 = _link(self.link, eta)
+        mu = np.maximum(mu, 1e-300)
+        dl = a * (y - mu) / mu**2
+        score = dl * d1
+        info = a * d1**2 / mu**2
+        if observed:
+            d2l = a / mu**2 - 2 * a * y / mu**3
+            info = -(d2l * d1**2 + dl * d2)
+        return score, info
+
+    def start_eta(self, y, n):
+
+        return link_np(self.link, y)
+
+    def start_phi(self, y, n, mu):
+        return float(np.clip(1.0 / np.mean(((y - mu) / mu) ** 2), 0.05, 1e4))
+
+
+class _Beta(_Family):
+    name = "beta"
+    dispersion = "phi"  # precision: Var = mu (1 - mu) / (1 + phi)
+    observed = True
+
+    def loglik(self, y, n, eta, phi):
+        mu, lmu, l1mu, _, _ = _link(self.link, eta)
+        a, b = mu * phi, (1 - mu) * phi
+        return (
+            special.gammaln(phi)
+            - special.gammaln(a)
+            - special.gammaln(b)
+            + (a - 1) * np.log(y)
+            + (b - 1) * np.log1p(-y)
+        )
+
+    def score_info(self, y, n, eta, phi, observed=False):
+        mu, _, _, d1, d2 = _link(self.link, eta)
+        mu = np.clip(mu, 1e-12, 1 - 1e-12)
+        a, b = mu * phi, (1 - mu) * phi
+        ystar = np.log(y) - np.log1p(-y)
+        mustar = special.digamma(a) - special.digamma(b)
+        dl = phi * (ystar - mustar)
+        tri = special.polygamma(1, a) + special.polygamma(1, b)
+        score = dl * d1
+        info = phi**2 * tri * d1**2
+        if observed:
+            info = info - dl * d2
+        return score, info
+
+    def start_eta(self, y, n):
+
+        return link_np(self.link, y)
+
+    def start_phi(self, y, n, mu):
+        v = np.mean((y - mu) ** 2)
+        return float(np.clip(np.mean(mu * (1 - mu)) / max(v, 1e-8) - 1.0, 0.5, 1e4))
+
+
+@dataclass(frozen=True)
+class Family:
+    """A response family: its links and support."""
+
+    name: str
+    links: tuple[str, ...]
+    support: str  # "real", "binary", "count", "bounded_count", "positive", "unit"
+    extra: tuple[str, ...] = ()  # the extra parameter's name in the Bayesian model
+    laplace: type[_Family] | None = None  # the Laplace pieces (None: no Laplace twin)
+
+    @property
+    def laplace_extra(self) -> str | None:
+        """The extra parameter's name in the Laplace twin (negative binomial ``k``, gamma
+        ``shape``, beta ``phi``); the same parameter as :attr:`extra` (``alpha``, ``shape``,
+        ``kappa``), named as glmer / glmmTMB name it."""
+        return None if self.laplace is None else self.laplace.dispersion
+
+    def rvs(self, rng: np.random.Generator, link: str, eta, trials=None, extra=None):
+        """Random responses at linear predictor ``eta`` (``extra``: the extra parameter,
+        broadcastable against ``eta``; ``trials`` for the binomial)."""
+        mu = inverse_link_np(link, eta)
+        if self.name == "gaussian":
+            return rng.normal(mu, extra)
+        if self.name == "bernoulli":
+            return rng.binomial(1, mu)
+        if self.name == "binomial":
+            return rng.binomial(np.asarray(trials).astype(np.int64), mu)
+        if self.name == "poisson":
+            return rng.poisson(mu)
+        if self.name == "negative_binomial":
+            return rng.negative_binomial(extra, extra / (extra + mu))
+        if self.name == "gamma":
+            return rng.gamma(extra, mu / extra)
+        return rng.beta(mu * extra, (1 - mu) * extra)  # beta
+
+    def logpdf(self, y, link: str, eta, trials=None, extra=None):
+        """Pointwise log-likelihood of ``y`` at linear predictor ``eta`` (as :meth:`rvs`)."""
+        mu = inverse_link_np(link, eta)
+        if self.name == "gaussian":
+            return stats.norm.logpdf(y, mu, extra)
+        if self.name == "bernoulli":
+            return stats.bernoulli.logpmf(y, mu)
+        if self.name == "binomial":
+            return stats.binom.logpmf(y, trials, mu)
+        if self.name == "poisson":
+            return stats.poisson.logpmf(y, mu)
+        if self.name == "negative_binomial":
+            return stats.nbinom.logpmf(y, extra, extra / (extra + mu))
+        if self.name == "gamma":
+            return stats.gamma.logpdf(y, extra, scale=mu / extra)
+        return stats.beta.logpdf(y, mu * extra, (1 - mu) * extra)  # beta
+
+    @property
+    def default_link(self) -> str:
+        return self.links[0]
+
+    def check_link(self, link: str | None) -> str:
+        link = link or self.default_link
+        if link not in self.links:
+            raise ValueError(
+                f"link {link!r} is not valid for family {self.name!r}; valid links: "
+                f"{', '.join(self.links)}"
+            )
+        return link
+
+    def validate(self, y: np.ndarray, index, response: str, trials: np.ndarray | None) -> None:
+        """Raise ``ValueError`` naming the rows whose response lies outside the support."""
+
+        def fail(mask, what):
+            raise ValueError(
+                f"response {response!r} for family {self.name!r} must be {what}; "
+                f"rows {_rows(index, mask)} are not"
+            )
+
+        if self.support in ("count", "bounded_count", "binary"):
+            if np.any(y < 0):
+                fail(y < 0, "non-negative counts")
+            if np.any(y != np.round(y)):
+                fail(y != np.round(y), "whole numbers")
+        if self.support == "binary" and np.any(y > 1):
+            fail(y > 1, "0 or 1")
+        if self.support == "bounded_count":
+            if trials is None:
+                raise ValueError(
+                    "family 'binomial' needs the number of trials: write "
+                    "'successes | trials(n) ~ ...' or pass trials='column'"
+                )
+            if np.any(trials <= 0) or np.any(trials != np.round(trials)):
+                fail(
+                    (trials <= 0) | (trials != np.round(trials)),
+                    "paired with positive whole numbers of trials",
+                )
+            if np.any(y > trials):
+                fail(y > trials, "no larger than the number of trials (successes above trials)")
+        if self.support == "positive" and np.any(y <= 0):
+            fail(y <= 0, "positive (greater than 0)")
+        if self.support == "unit" and np.any((y <= 0) | (y >= 1)):
+            fail((y <= 0) | (y >= 1), "strictly between 0 and 1")
+
+    def intercept_location(self, y: np.ndarray, link: str, trials=None) -> float:
+        """Link-scale value of the (clipped) mean response: the intercept prior's centre."""
+        if self.support == "real":
+            return float(np.mean(y))
+        if self.support in ("binary", "bounded_count", "unit"):
+            p = float(np.sum(y) / np.sum(trials)) if trials is not None else float(np.mean(y))
+            return float(link_np(link, np.clip(p, 0.01, 0.99)))
+        return float(link_np(link, max(float(np.mean(y)), 0.01)))
+
+    def default_extra_priors(self) -> dict[str, Prior]:
+        return {
+            "negative_binomial": {"alpha": Prior("Exponential", lam=1.0)},
+            "gamma": {"shape": Prior("Exponential", lam=0.1)},
+            "beta": {"kappa": Prior("Exponential", lam=0.05)},
+        }.get(self.name, {})
+
+    def latent_variance(self, link: str, eta0=None, re_var=None, size=None):
+        """The distribution-specific variance of the latent scale, for the ICC of a GLMM
+        (Nakagawa, Johnson and Schielzeth 2017, J. R. Soc. Interface 14: 20170213, table 1):
+        binomial / Bernoulli ``pi^2 / 3`` (logit), 1 (probit), ``pi^2 / 6`` (cloglog);
+        Poisson (log link) ``log(1 + 1/lambda)`` and negative binomial (log link, ``Var = mu +
+        mu^2 / size``, PyMC's ``alpha``, lme4's ``theta``) ``log(1 + 1/lambda + 1/size)``, with
+        ``lambda = exp(eta0 + re_var / 2)`` the mean count at the intercept ``eta0`` over the
+        random effects of total variance ``re_var`` (the lognormal approximation).  Gaussian:
+        the residual variance is the fitted ``sigma^2``, not a family constant.  Raises
+        ``ValueError`` where no latent scale is defined here (gamma, beta, other links)."""
+        if self.name in ("bernoulli", "binomial"):
+            values = {"logit": np.pi**2 / 3, "probit": 1.0, "cloglog": np.pi**2 / 6}
+            return values[link]
+        if self.name in ("poisson", "negative_binomial") and link == "log":
+            lam = np.exp(np.asarray(eta0) + np.asarray(re_var) / 2)
+            extra = 0.0 if self.name == "poisson" else 1 / np.asarray(size)
+            return np.log1p(1 / lam + extra)
+        raise ValueError(
+            f"the ICC on the latent scale is not defined here for family {self.name!r} with "
+            f"link {link!r} (defined: binomial and Bernoulli with logit, probit or cloglog; "
+            "Poisson and negative binomial with the log link; Gaussian)"
+        )
+
+    def likelihood(self, pm, link: str, eta, y, trials, priors, dims="obs"):
+        """Add the observed response to the current PyMC model."""
+        if link == "logit" and self.name in ("bernoulli", "binomial"):
+            return _logit_binomial(pm, eta, y, trials if self.name == "binomial" else None, dims)
+        mu = inverse_link(link, eta)
+        if self.name == "bernoulli":
+            return pm.Bernoulli("y", p=mu, observed=y, dims=dims)
+        if self.name == "binomial":
+            return pm.Binomial("y", n=trials, p=mu, observed=y, dims=dims)
+        if self.name == "poisson":
+            return pm.Poisson("y", mu=mu, observed=y, dims=dims)
+        if self.name == "negative_binomial":
+            alpha = priors["alpha"].create("alpha")
+            return pm.NegativeBinomial("y", mu=mu, alpha=alpha, observed=y, dims=dims)
+        if self.name == "gamma":
+            shape = priors["shape"].create("shape")
+            return pm.Gamma("y", alpha=shape, beta=shape / mu, observed=y, dims=dims)
+        if self.name == "beta":
+            kappa = priors["kappa"].create("kappa")
+            return pm.Beta("y", alpha=mu * kappa, beta=(1 - mu) * kappa, observed=y, dims=dims)
+        raise ValueError(f"no likelihood for family {self.name!r}")
+
+
+def _logit_binomial(pm, eta, y, trials, dims):
+    """The binomial (``trials`` given) or Bernoulli likelihood with a logit link, written on
+    the logit scale: ``log p(y) = log C(n, y) + y eta - n log(1 + e^eta)``.  The same density
+    as ``pm.Binomial(n, invlogit(eta))``, but the log binomial coefficients (three ``gammaln``
+    per row, constant) enter as data computed once, and one softplus replaces the logs of a
+    sigmoid: about half the work per gradient.  Predictive draws use ``pm.Binomial``."""
+    import pytensor.tensor as pt
+    from scipy.special import gammaln
+
+    if trials is None:
+        return pm.CustomDist(
+            "y",
+            eta,
+            dist=lambda eta, size: pm.Bernoulli.dist(logit_p=eta, size=size),
+            logp=lambda value, eta: value * eta - pt.softplus(eta),
+            observed=y,
+            dims=dims,
+        )
+    n_val, y_val = np.asarray(trials.get_value()), np.asarray(y.get_value())  # pm.Data
+    log_binom = pm.Data(
+        "log_binom", gammaln(n_val + 1) - gammaln(y_val + 1) - gammaln(n_val - y_val + 1), dims=dims
+    )
+    return pm.CustomDist(
+        "y",
+        eta,
+        trials,
+        log_binom,
+        dist=lambda eta, n, lb, size: pm.Binomial.dist(n=n, logit_p=eta, size=size),
+        logp=lambda value, eta, n, lb: lb + value * eta - n * pt.softplus(eta),
+        observed=y,
+        dims=dims,
+    )
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in [
+        Family("gaussian", ("identity", "log"), "real", ("sigma",)),
+        Family("bernoulli", ("logit", "probit", "cloglog"), "binary", (), _Binomial),
+        Family("binomial", ("logit", "probit", "cloglog"), "bounded_count", (), _Binomial),
+        Family("poisson", ("log", "identity"), "count", (), _Poisson),
+        Family("negative_binomial", ("log", "identity"), "count", ("alpha",), _NegBinomial),
+        Family("gamma", ("log", "inverse", "identity"), "positive", ("shape",), _Gamma),
+        Family("beta", ("logit", "probit", "cloglog"), "unit", ("kappa",), _Beta),
+    ]
+}
+
+#: The families with a Laplace twin, name -> Laplace pieces (read by hierarch.freq.laplace)
+LAPLACE_FAMILIES = {f.name: f.laplace for f in FAMILIES.values() if f.laplace is not None}
+
+
+def get_family(name: str) -> Family:
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(f"unknown family {name!r}; available: {', '.join(FAMILIES)}") from None

@@ -1,0 +1,633 @@
+"""Fits of formula models: the REML/ML twin (:class:`MixedMLFit`), the Laplace/AGQ twin
+(:class:`GLMMMLFit`) and the Bayesian fit (:class:`MixedBayesFit`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from hierarch.core.families import get_family, scale_label
+from hierarch.core.formula import ParsedFormula
+from hierarch.core.priors import Prior
+from hierarch.core.spec import ModelSpec, is_observation_level, unique_factors
+from hierarch.fits.base import BayesFit, MLFitSave
+from hierarch.freq.lmm import LMMFit, varcorr_table
+from hierarch.report import mixed as report_mixed
+from hierarch.report.tau import TauSummary, tau_from_draws, tau_from_estimate
+
+__all__ = ["GLMMMLFit", "MixedBayesFit", "MixedMLFit"]
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+class _MixedReports:
+    """Reporting methods shared by the ML and the Bayesian fits (pure functions in
+    :mod:`hierarch.report.mixed`)."""
+
+    def ppc(self, n_draws: int = 200, random_seed: int | None = None) -> pd.DataFrame:
+        """Posterior predictive replicates (see :func:`report_mixed.ppc`)."""
+        return report_mixed.ppc(self, n_draws, random_seed)
+
+    def predict(
+        self,
+        newdata: pd.DataFrame,
+        kind: str = "conditional",
+        prob: float | None = None,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Predictions for new rows (see :func:`report_mixed.predict`)."""
+        return report_mixed.predict(self, newdata, kind, prob, random_seed)
+
+    def loo(self):
+        """PSIS-LOO via ArviZ (see :func:`report_mixed.loo`)."""
+        return report_mixed.loo(self)
+
+    def coefficients(self, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
+        """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
+        return report_mixed.coefficients(self, factor, scale)
+
+    def shrinkage(self, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
+        """No / partial / complete pooling per group (see :func:`report_mixed.shrinkage`)."""
+        return report_mixed.shrinkage(self, factor, scale)
+
+    def new_group(
+        self,
+        newdata: pd.DataFrame | None = None,
+        prob: float | None = None,
+        random_seed: int | None = None,
+        scale: str = "link",
+    ) -> pd.DataFrame:
+        """Predictions for a new group (see :func:`report_mixed.new_group`)."""
+        return report_mixed.new_group(self, newdata, prob, random_seed, scale)
+
+
+def _no_sigma(family: str) -> str:
+    return (
+        f"a {family} model has no residual SD: its variance follows from the mean (the "
+        "family's dispersion parameter, if any, is reported by dispersion() and in the summary)"
+    )
+
+
+def _intercept_block(model: ModelSpec, factor: str | None) -> tuple[int, int, str]:
+    """(block index, column index, block name) of the random intercept by ``factor`` (default:
+    the first grouping factor): the between-group SD that ``tau()`` reports."""
+    blocks = model.parsed.blocks
+    factor = factor or blocks[0].factor
+    for i, b in enumerate(blocks):
+        if b.factor == factor and "Intercept" in b.columns:
+            return i, b.columns.index("Intercept"), model.block_names[i]
+    factors = ", ".join(dict.fromkeys(b.factor for b in blocks))
+    raise ValueError(
+        f"tau() is the SD of a random intercept, and this model has none by {factor!r} "
+        f"(grouping factors: {factors}); see group_sds() for every SD"
+    )
+
+
+def _ml_tau(fit, factor: str | None) -> TauSummary:
+    i, c, _ = _intercept_block(fit.model, factor)
+    sd = float(np.sqrt(fit.ml.cov[i][c, c]))
+    block = fit.model.parsed.blocks[i]
+    return tau_from_estimate(sd, fit.method, scale=scale_label(fit.model.link), group=block.factor)
+
+
+def ml_fit(model: ModelSpec, result, conf_level: float = 0.95):
+    """The fit object of a frequentist-engine result: REML/ML or Laplace/AGQ."""
+    if isinstance(result, LMMFit):
+        return MixedMLFit(model, result, conf_level)
+    return GLMMMLFit(model, result, conf_level)
+
+
+class MixedMLFit(MLFitSave, _MixedReports):
+    """A REML/ML fit of a formula model (the frequentist twin)."""
+
+    method_label = {"reml": "REML", "ml": "maximum likelihood"}
+
+    def __init__(self, model: ModelSpec, lmm: LMMFit, conf_level: float = 0.95) -> None:
+        self.model = model
+        self.lmm = lmm
+        self.conf_level = conf_level
+
+    @property
+    def method(self) -> str:
+        return self.lmm.method
+
+    def _check_values(self) -> dict[str, float]:
+        return {"loglik": float(self.lmm.loglik), "sigma": float(self.lmm.sigma)}
+
+    @property
+    def ml(self) -> LMMFit:
+        """The estimates in the form the shared reporting functions read."""
+        return self.lmm
+
+    def fixed_effects(self) -> pd.DataFrame:
+        """Estimates, standard errors and Wald intervals of the fixed effects."""
+        z = _z(self.conf_level)
+        fe = self.lmm.fixed_effects
+        fe["lower"] = fe["estimate"] - z * fe["se"]
+        fe["upper"] = fe["estimate"] + z * fe["se"]
+        fe.index.name = "coef"
+        return fe
+
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components: SDs and correlations (as lme4's ``VarCorr``)."""
+        return self.lmm.varcorr()
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes (BLUPs) by block, with conditional SDs (``se_<effect>``)."""
+        out = {}
+        for i, name in enumerate(self.model.block_names):
+            df = self.lmm.ranef_frame(i)
+            cv = self.lmm.condvar[i]
+            for c, col in enumerate(df.columns.copy()):
+                df[f"se_{col}"] = np.sqrt(cv[:, c, c])
+            out[name] = df
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Per-group coefficients: fixed effect + conditional mode (lme4's ``coef``)."""
+        return _coef_table(
+            self.model,
+            {i: self.lmm.ranef[i] for i in range(len(self.model.block_names))},
+            dict(zip(self.lmm.x_names, self.lmm.beta, strict=True)),
+        )
+
+    def group_sds(self) -> pd.DataFrame:
+        """Estimated group SDs, one row per block and effect (the Bayesian fit's columns:
+        ``group``, ``effect``, ``kind``, ``estimate``)."""
+        return pd.DataFrame(
+            _sd_rows(
+                self.model,
+                [lambda c, C=C: {"estimate": float(np.sqrt(C[c, c]))} for C in self.lmm.cov],
+            )
+        )
+
+    def correlations(self) -> pd.DataFrame:
+        """Estimated correlations of correlated group effects (NaN when a variance is 0)."""
+        vc = self.varcorr()
+        cor = vc[vc["var2"].notna()]
+        return cor.rename(columns={"sdcor": "estimate"})[["group", "var1", "var2", "estimate"]]
+
+    def tau(self, factor: str | None = None) -> TauSummary:
+        """The SD of the random intercept by ``factor`` (default: the first factor)."""
+        return _ml_tau(self, factor)
+
+    def sigma(self) -> float:
+        """Estimated residual SD."""
+        return self.lmm.sigma
+
+    def icc(self) -> pd.DataFrame:
+        """Intra-class correlation per grouping factor, random-intercept models
+        (:func:`hierarch.report.mixed.icc`): ``tau_f^2 / (sum tau^2 + sigma^2)``."""
+        return report_mixed.icc(self)
+
+    def __str__(self) -> str:
+        lm = self.lmm
+        crit = "REML criterion" if lm.method == "reml" else "deviance (-2 log-likelihood)"
+        lines = [
+            f"Linear mixed model fit by {self.method_label[lm.method]}",
+            f"Formula: {self.model.formula}",
+            f"{crit}: {lm.criterion:.4f}   log-likelihood: {lm.loglik:.4f}   AIC: {lm.aic:.2f}",
+            "",
+            "Random effects:",
+        ]
+        lines += _random_effect_lines(self.varcorr(), self.model.parsed, lm.n_obs)
+        lines += ["", "Fixed effects:", self.fixed_effects().round(5).to_string()]
+        lines += [f"Note: {n}" for n in lm.notes]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _random_effect_lines(vc: pd.DataFrame, pf: ParsedFormula, n_obs: int, extra=()) -> list[str]:
+    """The random-effects part of a printed ML summary (as lme4's): SDs, correlations, the
+    residual SD or family parameter, and the numbers of observations and groups."""
+    lines = []
+    for _, r in vc.iterrows():
+        if r["group"] == "Residual":
+            lines.append(f"  {'Residual':<14s}{'':<14s} SD {r['sdcor']:.4f}")
+        elif pd.isna(r["var2"]):
+            blk = next(b for b in pf.blocks if b.factor == r["group"])
+            tag = "  (overdispersion)" if is_observation_level(blk, pf.n) else ""
+            lines.append(f"  {r['group']:<14s}{r['var1']:<14s} SD {r['sdcor']:.4f}{tag}")
+        else:
+            value = (
+                f"{r['sdcor']:.3f}" if np.isfinite(r["sdcor"]) else "undefined (a variance is zero)"
+            )
+            lines.append(
+                f"  {r['group']:<14s}{'cor(' + r['var1'] + ', ' + r['var2'] + ')':<14s}    {value}"
+            )
+    lines += [f"  {e}" for e in extra]
+    ng = ", ".join(f"{b.factor}, {b.n_levels}" for b in unique_factors(pf.blocks))
+    lines.append(f"Number of obs: {n_obs}; groups: {ng}")
+    return lines
+
+
+def _coef_table(
+    model: ModelSpec, ranef: dict[int, np.ndarray], beta: dict[str, float]
+) -> dict[str, pd.DataFrame]:
+    """Per factor: fixed effects plus the factor's random effects on the matching columns."""
+    out: dict[str, pd.DataFrame] = {}
+    for b in unique_factors(model.parsed.blocks):
+        df = pd.DataFrame(index=pd.Index(b.levels, name=b.factor))
+        for name, val in beta.items():
+            df[name] = val
+        for i, blk in enumerate(model.parsed.blocks):
+            if blk.factor != b.factor:
+                continue
+            for c, col in enumerate(blk.columns):
+                if col in df.columns:
+                    df[col] = df[col] + ranef[i][:, c]
+        out[b.factor] = df
+    return out
+
+
+_DATA_PREFIX = "data__"
+
+
+def store_data(idata, data: pd.DataFrame, columns) -> None:
+    """Keep the columns the formula uses in ``constant_data`` (so a saved fit can be re-read
+    and reported on without the original DataFrame)."""
+
+    arrays = {}
+    for col in columns:
+        values = data[col].to_numpy()
+        if values.dtype == object or isinstance(data[col].dtype, pd.CategoricalDtype):
+            values = data[col].astype(str).to_numpy(dtype=str)
+        arrays[f"{_DATA_PREFIX}{col}"] = xr.DataArray(values, dims=["obs"])
+    ds = xr.Dataset(arrays, coords={"obs": np.arange(len(data))})
+    if "constant_data" in idata.groups():
+        idata.constant_data = idata.constant_data.assign(ds.data_vars)
+    else:
+        idata.add_groups(constant_data=ds)
+
+
+class MixedBayesFit(_MixedReports, BayesFit):
+    """A Bayesian formula-model fit: InferenceData plus spec."""
+
+    model_name = "mixed"
+    _model: ModelSpec | None = None
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The data the model was fitted to (read back from the InferenceData)."""
+        cd = self.idata.constant_data
+        cols = [v for v in cd.data_vars if str(v).startswith(_DATA_PREFIX)]
+        return pd.DataFrame({str(c)[len(_DATA_PREFIX) :]: cd[c].values for c in cols})
+
+    @property
+    def model(self) -> ModelSpec:
+        """The :class:`ModelSpec` (rebuilt after loading from the stored data, with the fitted
+        priors, parameterization and aggregation)."""
+        if self._model is None:
+            par = self.spec.get("parameterization")
+            self._model = ModelSpec(
+                self.spec["formula"],
+                self.data,
+                family=self.spec["family"],
+                priors=self.spec.get("priors"),  # the fitted priors, not the defaults
+                parameterization=par if isinstance(par, dict) else "auto",
+                link=self.spec.get("link"),
+                trials=self.spec.get("trials"),
+                aggregate=self.spec.get("aggregate", True),
+            )
+        return self._model
+
+    @property
+    def block_names(self) -> list[str]:
+        return [b["name"] for b in self.spec["blocks"]]
+
+    def _check_names(self) -> list[str]:
+        names = ["beta", *get_family(self.spec["family"]).extra]
+        for n in self.block_names:
+            names += [f"sd_{n}", f"corr_{n}", f"z_{n}", f"c_{n}"]
+        return [v for v in names if v in self.idata.posterior]
+
+    def _summ(self, var: str) -> pd.DataFrame:
+        a = (1 - self.conf_level) / 2
+        da = self.idata.posterior[var]
+        q = da.quantile([a, 1 - a], dim=("chain", "draw"))
+        df = pd.DataFrame(
+            {
+                "estimate": da.mean(("chain", "draw")).values.ravel(),
+                "sd": da.std(("chain", "draw")).values.ravel(),
+                "lower": q.isel(quantile=0).values.ravel(),
+                "upper": q.isel(quantile=1).values.ravel(),
+            }
+        )
+        return df
+
+    def fixed_effects(self) -> pd.DataFrame:
+        """Posterior mean, SD and central interval of each fixed effect."""
+        df = self._summ("beta")
+        df.index = pd.Index(self.spec["x_names"], name="coef")
+        return df
+
+    def group_sds(self) -> pd.DataFrame:
+        """Posterior summaries of the group SDs, one row per block and effect; ``kind`` marks
+        an observation-level effect (one level per row) as ``overdispersion``."""
+        model = self.model
+        rows = []
+        for blk, b in zip(self.spec["blocks"], model.parsed.blocks, strict=True):
+            df = self._summ(f"sd_{blk['name']}")
+            df.insert(
+                0, "kind", "overdispersion" if is_observation_level(b, model.parsed.n) else "group"
+            )
+            df.insert(0, "effect", blk["columns"])
+            df.insert(0, "group", blk["factor"])
+            rows.append(df)
+        return pd.concat(rows, ignore_index=True)
+
+    def correlations(self) -> pd.DataFrame:
+        """Posterior summaries of the group-effect correlations (correlated blocks only)."""
+        rows = []
+        for blk in self.spec["blocks"]:
+            var = f"corr_{blk['name']}"
+            if var not in self.idata.posterior:
+                continue
+            cols = blk["columns"]
+            da = self.idata.posterior[var]
+            for i in range(len(cols)):
+                for j in range(i + 1, len(cols)):
+                    x = da.values[..., i, j].ravel()
+                    a = (1 - self.conf_level) / 2
+                    rows.append(
+                        {
+                            "group": blk["factor"],
+                            "var1": cols[i],
+                            "var2": cols[j],
+                            "estimate": x.mean(),
+                            "sd": x.std(ddof=1),
+                            "lower": np.quantile(x, a),
+                            "upper": np.quantile(x, 1 - a),
+                        }
+                    )
+        cols = ["group", "var1", "var2", "estimate", "sd", "lower", "upper"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def tau(self, factor: str | None = None, hdi_prob: float | None = None) -> TauSummary:
+        """Posterior summary of the SD of the random intercept by ``factor`` (default: the
+        first factor): draws, HDI and prior (link scale for GLMMs)."""
+        i, c, bname = _intercept_block(self.model, factor)
+        draws = self.idata.posterior[f"sd_{bname}"].values[..., c].ravel()
+        prior = Prior.from_value(self.spec["priors"][f"sd_{bname}"])
+        params = {k: v[c] if isinstance(v, list) else v for k, v in prior.params.items()}
+        return tau_from_draws(
+            draws,
+            Prior(prior.dist, **params),
+            float(hdi_prob or self.conf_level),
+            scale=scale_label(self.spec.get("link", "identity")),
+            group=self.model.parsed.blocks[i].factor,
+        )
+
+    def sigma(self) -> pd.DataFrame:
+        """Posterior summary of the residual SD (Gaussian models)."""
+        if "sigma" not in self.idata.posterior:
+            raise ValueError(_no_sigma(self.spec["family"]))
+        return self._summ("sigma").set_axis(["sigma"])
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Group effects by block: posterior means, with posterior SDs (``sd_<effect>``)."""
+        out = {}
+        post = self.idata.posterior
+        for blk in self.spec["blocks"]:
+            da = post[f"b_{blk['name']}"]
+            mean, sd = da.mean(("chain", "draw")), da.std(("chain", "draw"), ddof=1)
+            df = pd.DataFrame(
+                mean.values,
+                index=pd.Index(da[da.dims[2]].values, name=blk["factor"]),
+                columns=blk["columns"],
+            )
+            for c, col in enumerate(blk["columns"]):
+                df[f"sd_{col}"] = sd.values[:, c]
+            out[blk["name"]] = df
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Per-group coefficients: fixed effects + group effects, posterior means."""
+        ranef = self.ranef()
+        return _coef_table(
+            self.model,
+            {
+                i: ranef[n][self.spec["blocks"][i]["columns"]].to_numpy()
+                for i, n in enumerate(self.block_names)
+            },
+            dict(zip(self.spec["x_names"], self.fixed_effects()["estimate"], strict=True)),
+        )
+
+    def icc(self) -> pd.DataFrame:
+        """Posterior of the intra-class correlation (random-intercept models)."""
+        return report_mixed.icc(self)
+
+    def __str__(self) -> str:
+        s = self.spec["sampler"]
+        with pd.option_context("display.width", 120):
+            parts = [
+                f"{'Linear' if self.spec['family'] == 'gaussian' else 'Generalized linear'} "
+                f"mixed model ({self.spec['family']}, {self.spec.get('link', 'identity')} link), "
+                f"Bayesian ({s['chains']} chains x {s['draws']} draws, "
+                f"{self.spec.get('backend')}); posterior means and "
+                f"{100 * self.conf_level:g}% central intervals",
+                f"Formula: {self.spec['formula']}",
+                "",
+                "Fixed effects:",
+                self.fixed_effects().round(4).to_string(),
+                "",
+                "Group SDs:",
+                self.group_sds().round(4).to_string(index=False),
+            ]
+            cor = self.correlations()
+            if len(cor):
+                parts += ["", "Correlations:", cor.round(3).to_string(index=False)]
+            if "sigma" in self.idata.posterior:
+                parts += ["", "Residual SD:", self.sigma().round(4).to_string()]
+            for extra in get_family(self.spec["family"]).extra:
+                if extra != "sigma":
+                    parts += [
+                        "",
+                        f"{extra}:",
+                        self._summ(extra).set_axis([extra]).round(4).to_string(),
+                    ]
+            parts += ["", str(self.diagnostics())]
+        return "\n".join(parts)
+
+    __repr__ = __str__
+
+
+def _sd_rows(model: ModelSpec, values) -> list[dict]:
+    """Rows of a group-SD table; observation-level effects are labelled as overdispersion."""
+    rows = []
+    pf = model.parsed
+    for b, v in zip(pf.blocks, values, strict=True):
+        obs_level = is_observation_level(b, pf.n)
+        for c, col in enumerate(b.columns):
+            rows.append(
+                {
+                    "group": b.factor,
+                    "effect": col,
+                    "kind": "overdispersion" if obs_level else "group",
+                    **v(c),
+                }
+            )
+    return rows
+
+
+class GLMMMLFit(MLFitSave, _MixedReports):
+    """Laplace / adaptive-quadrature maximum-likelihood fit of a GLMM (the frequentist twin
+    of a non-Gaussian formula model; see :func:`hierarch.freq.laplace.fit_glmm`).
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> m = hierarch.model("incidence | trials(size) ~ C(period) + (1 | herd)",
+    ...                    hierarch.load_dataset("cbpp"), family="binomial")
+    >>> fit = m.fit(method="agq", n_agq=25)
+    >>> round(fit.loglik, 2)
+    -91.98
+    """
+
+    def __init__(self, model: ModelSpec, glmm, conf_level: float = 0.95) -> None:
+        self.model = model
+        self.glmm = glmm
+        self.conf_level = conf_level
+
+    @property
+    def method(self) -> str:
+        return "laplace" if self.glmm.n_agq == 1 else "agq"
+
+    def _check_values(self) -> dict[str, float]:
+        return {"loglik": float(self.glmm.loglik)}
+
+    @property
+    def ml(self):
+        """The estimates in the form the shared reporting functions read."""
+        from types import SimpleNamespace
+
+        g = self.glmm
+        return SimpleNamespace(
+            beta=g.beta,
+            vcov=g.vcov,
+            cov=g.cov,
+            blocks=self.model.parsed.blocks,
+            ranef=g.ranef,
+            condvar=g.condvar,
+            sigma=0.0,
+        )
+
+    @property
+    def loglik(self) -> float:
+        return self.glmm.loglik
+
+    @property
+    def aic(self) -> float:
+        return self.glmm.aic
+
+    @property
+    def n_params(self) -> int:
+        """Number of estimated parameters (fixed effects, theta, dispersion)."""
+        return self.glmm.n_params
+
+    @property
+    def bic(self) -> float:
+        return self.glmm.bic
+
+    def fixed_effects(self) -> pd.DataFrame:
+        """Estimates, standard errors (lme4's Hessian-based default), z values, p-values and
+        Wald intervals (link scale)."""
+        z = _z(self.conf_level)
+        g = self.glmm
+        df = pd.DataFrame(
+            {"estimate": g.beta, "se": g.se}, index=pd.Index(self.model.parsed.x_names, name="coef")
+        )
+        df["z"] = df["estimate"] / df["se"]
+        df["p"] = 2 * stats.norm.sf(np.abs(df["z"]))
+        df["lower"], df["upper"] = df["estimate"] - z * df["se"], df["estimate"] + z * df["se"]
+        return df
+
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components as lme4's ``as.data.frame(VarCorr(fit))`` (link scale)."""
+        return varcorr_table(self.model.parsed.blocks, self.glmm.cov)
+
+    def group_sds(self) -> pd.DataFrame:
+        """Random-effect SDs (link scale), one row per block and effect; ``kind`` marks an
+        observation-level effect (one level per row) as ``overdispersion``."""
+        return pd.DataFrame(
+            _sd_rows(
+                self.model,
+                [lambda c, C=C: {"estimate": float(np.sqrt(C[c, c]))} for C in self.glmm.cov],
+            )
+        )
+
+    def correlations(self) -> pd.DataFrame:
+        vc = self.varcorr()
+        cor = vc[vc["var2"].notna()]
+        return cor.rename(columns={"sdcor": "estimate"})[["group", "var1", "var2", "estimate"]]
+
+    def tau(self, factor: str | None = None) -> TauSummary:
+        """The SD of the random intercept by ``factor`` (default: the first factor), on the
+        link scale."""
+        return _ml_tau(self, factor)
+
+    def sigma(self) -> float:
+        """GLMMs have no residual SD (see :meth:`dispersion`)."""
+        raise ValueError(_no_sigma(self.model.family))
+
+    def icc(self) -> pd.DataFrame:
+        """Intra-class correlation per grouping factor on the latent scale
+        (:func:`hierarch.report.mixed.icc`; Nakagawa et al. 2017)."""
+        return report_mixed.icc(self)
+
+    def dispersion(self) -> pd.DataFrame:
+        """The family's extra parameter (negative binomial ``k`` with ``Var = mu + mu^2/k``,
+        gamma shape, beta precision ``phi``); empty for binomial / Poisson."""
+        d = self.glmm.dispersion
+        return pd.DataFrame([{"parameter": d[0], "estimate": d[1]}] if d else [])
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes by block with conditional SDs (``se_<effect>``)."""
+        out = {}
+        for i, (name, b) in enumerate(
+            zip(self.model.block_names, self.model.parsed.blocks, strict=True)
+        ):
+            df = pd.DataFrame(
+                self.glmm.ranef[i], index=pd.Index(b.levels, name=b.factor), columns=b.columns
+            )
+            for c, col in enumerate(b.columns):
+                df[f"se_{col}"] = np.sqrt(self.glmm.condvar[i][:, c, c])
+            out[name] = df
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Per-group coefficients: fixed effect + conditional mode (lme4's ``coef``)."""
+        return _coef_table(
+            self.model,
+            dict(enumerate(self.glmm.ranef)),
+            dict(zip(self.model.parsed.x_names, self.glmm.beta, strict=True)),
+        )
+
+    def __str__(self) -> str:
+        g = self.glmm
+        how = "Laplace" if g.n_agq == 1 else f"adaptive Gauss-Hermite quadrature ({g.n_agq})"
+        pf = self.model.parsed
+        lines = [
+            f"Generalized linear mixed model fit by maximum likelihood ({how})",
+            f"Family: {self.model.family} ({self.model.link})",
+            f"Formula: {self.model.formula}",
+            f"log-likelihood: {g.loglik:.4f}   AIC: {g.aic:.2f}   BIC: {g.bic:.2f}",
+            "",
+            "Random effects (link scale):",
+        ]
+        extra = (
+            [f"{self.model.family} {g.dispersion[0]}: {g.dispersion[1]:.4f}"]
+            if g.dispersion
+            else []
+        )
+        lines += _random_effect_lines(self.varcorr(), pf, g.n_obs, extra)
+        lines += ["", "Fixed effects:", self.fixed_effects().round(5).to_string()]
+        lines += [f"Note: {n}" for n in g.notes]
+        return "\n".join(lines)
+
+    __repr__ = __str__

@@ -1,0 +1,188 @@
+"""Formula models: ``hierarch.model("y ~ x + (x | g)", data)``, fitted by NUTS or by REML/ML.
+
+The :class:`Model` is the spec (:class:`hierarch.core.spec.ModelSpec`) with the engines
+attached: ``Model.build()`` returns the PyMC graph; ``Model.fit(method=...)`` fits it:
+``"bayes"`` samples with NUTS, ``"reml"`` and ``"ml"`` run the frequentist twin
+(:mod:`hierarch.freq.lmm`), ``"laplace"`` and ``"agq"`` the GLMM twin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from hierarch.bayes import graphs
+from hierarch.bayes.conditional import add_group_effects
+from hierarch.bayes.parameterization import choose as choose_parameterization
+from hierarch.bayes.sampling import SamplerSettings, sample
+from hierarch.core.spec import ModelSpec
+from hierarch.fits.base import record_call, register_refit
+from hierarch.fits.mixed import MixedBayesFit, ml_fit, store_data
+from hierarch.freq.spec_fit import ML_METHODS, fit_spec
+
+__all__ = ["Model", "model"]
+
+
+class Model(ModelSpec):
+    __doc__ = ModelSpec.__doc__
+
+    _parameterization: dict[str, str] | None = None
+
+    @property
+    def parameterization(self) -> dict[str, str]:
+        """Centred or non-centred, per block (``"auto"`` is resolved on first use)."""
+        if self._parameterization is None:
+            self._parameterization = choose_parameterization(self, self.parameterization_choice)
+        return self._parameterization
+
+    def build(self):
+        """Build (do not sample) the PyMC model (:func:`hierarch.bayes.graphs.build`)."""
+        return graphs.build(self, self.parameterization)
+
+    def build_marginal(self):
+        """The PyMC model with the group effects integrated out
+        (:func:`hierarch.bayes.graphs.build_marginal`)."""
+        return graphs.build_marginal(self)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        method: str = "bayes",
+        *,
+        draws: int | None = None,
+        tune: int | None = None,
+        chains: int | None = None,
+        target_accept: float = 0.9,
+        sampler: str = "auto",
+        random_seed: int | None = None,
+        progressbar: bool | None = None,
+        conf_level: float = 0.95,
+        marginalize: bool | str = "auto",
+        n_agq: int = 1,
+    ):
+        """Fit the model.
+
+        Parameters
+        ----------
+        method : {"bayes", "reml", "ml", "laplace", "agq"}
+            NUTS on :meth:`build`'s graph, or the frequentist twin: REML/ML for Gaussian
+            models, Laplace or adaptive Gauss-Hermite quadrature (``n_agq`` points) for
+            binomial, Bernoulli and Poisson models with one scalar random effect (so far).
+        draws, tune, chains, target_accept, sampler, random_seed, progressbar
+            NUTS settings (Bayesian only).
+        conf_level : float
+            Level of reported intervals.
+        marginalize : bool or "auto"
+            Sample the fixed effects and variance parameters under the exact marginal
+            likelihood (group effects integrated out, :meth:`build_marginal`), then draw the
+            group effects from their exact conditional posterior: the same posterior and the
+            same variables as the plain model, at a fraction of the cost.  ``"auto"`` does so
+            whenever it is exact (Gaussian response, one grouping factor).
+        """
+        if method in ML_METHODS:
+            fit = ml_fit(self, fit_spec(self, method, n_agq), conf_level)
+            return record_call(
+                fit,
+                "model",
+                self.data,
+                [*self.parsed.columns_used, self.trials_column],
+                formula=self.formula,
+                family=self.family,
+                link=self.link,
+                trials=self.trials_column,
+                aggregate=self.aggregate,
+                method=method,
+                n_agq=n_agq,
+                conf_level=conf_level,
+            )
+        if method != "bayes":
+            raise ValueError(
+                f"method must be 'bayes', 'reml', 'ml', 'laplace' or 'agq', got {method!r}"
+            )
+        settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
+        notes = []
+        if marginalize == "auto":
+            marginalize = self.can_marginalize
+            if not marginalize and self.family == "gaussian":
+                notes.append(
+                    "group effects not integrated out: exact marginalization covers one "
+                    f"grouping factor, or several with at most {self.MAX_MARGINAL_Q} group "
+                    f"effects in all (this model has {self.n_group_effects}); the plain model "
+                    "was sampled"
+                )
+        pm_model = self.build_marginal() if marginalize else self.build()
+        idata, backend = sample(
+            pm_model, settings, progressbar=progressbar, cache_key=graphs.cache_key(self, pm_model)
+        )
+        if marginalize:
+            add_group_effects(self, idata, random_seed)
+        cols = self.parsed.columns_used + ((self.trials_column,) if self.trials_column else ())
+        store_data(idata, self.data, cols)
+        spec = {
+            "model": "mixed",
+            "formula": self.formula,
+            "family": self.family,
+            "link": self.link,
+            "trials": self.trials_column,
+            "response": self.parsed.response,
+            "x_names": self.parsed.x_names,
+            "blocks": [
+                {"name": n, "factor": b.factor, "columns": b.columns}
+                for n, b in zip(self.block_names, self.parsed.blocks, strict=True)
+            ],
+            "conf_level": conf_level,
+            "priors": {k: p.to_dict() for k, p in self.priors.items()},
+            "sampler": settings.to_dict(),
+            "backend": backend,
+            "parameterization": "marginalized" if marginalize else self.parameterization,
+            "marginalized": bool(marginalize),
+            "aggregate": self.aggregate,
+            "notes": notes,
+        }
+        fit = MixedBayesFit(idata, spec)
+        fit._model = self
+        fit.diagnostics(warn=True, stacklevel=4)
+        return fit
+
+
+def model(
+    formula: str,
+    data: pd.DataFrame,
+    family: str = "gaussian",
+    priors: dict[str, Any] | None = None,
+    parameterization: str | dict[str, str] = "auto",
+    *,
+    link: str | None = None,
+    trials: str | None = None,
+    aggregate: bool = True,
+) -> Model:
+    """Describe a mixed model with an lme4-style formula (see :class:`Model`).
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> m = hierarch.model("Reaction ~ Days + (Days | Subject)",
+    ...                    hierarch.load_dataset("sleepstudy"))
+    >>> [round(x, 2) for x in m.fit(method="reml").lmm.beta]
+    [251.41, 10.47]
+    """
+    return Model(
+        formula,
+        data,
+        family=family,
+        priors=priors,
+        parameterization=parameterization,
+        link=link,
+        trials=trials,
+        aggregate=aggregate,
+    )
+
+
+def _refit(data: pd.DataFrame, kw: dict[str, Any]):
+    kw = dict(kw)
+    fit_kw = {k: kw.pop(k) for k in ("method", "n_agq", "conf_level")}
+    return Model(kw.pop("formula"), data, **kw).fit(**fit_kw)
+
+
+register_refit("model", _refit)

@@ -1,0 +1,138 @@
+"""``normal_means``: the front end of the known-standard-error hierarchy (meta-analysis,
+"eight schools")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hierarch.bayes.normal_means import build_normal_means_pymc, default_priors
+from hierarch.bayes.sampling import SamplerSettings, sample
+from hierarch.core import validate as v
+from hierarch.core.priors import resolve_priors
+from hierarch.fits.base import record_call, register_refit
+from hierarch.fits.normal_means import NormalMeansBayesFit, NormalMeansML
+from hierarch.freq.normal_means import fit_known_se
+
+__all__ = ["normal_means"]
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def normal_means(
+    estimate: str,
+    se: str,
+    group: str,
+    data: pd.DataFrame,
+    *,
+    method: str = "reml",
+    conf_level: float = 0.95,
+    priors: dict[str, Any] | None = None,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    target_accept: float = 0.95,
+    sampler: str = "auto",
+    random_seed: int | None = None,
+    progressbar: bool | None = None,
+):
+    """Hierarchy of group estimates with known standard errors (the eight-schools shape).
+
+    Parameters
+    ----------
+    estimate, se, group : str
+        Columns: each group's estimate, its standard error, and the group label (one row
+        per group).
+    data : pandas.DataFrame
+    method : {"reml", "ml", "bayes"}
+    conf_level : float
+    priors : dict, optional
+        Bayesian: overrides for ``mu`` and ``tau`` (defaults scaled to the data).
+    draws, tune, chains, target_accept, sampler, random_seed, progressbar
+        NUTS settings (Bayesian only; ``target_accept`` defaults to 0.95 since few groups
+        make a funnel likely).
+
+    Examples
+    --------
+    >>> import pandas as pd, hierarch
+    >>> schools = pd.DataFrame({"school": list("ABCDEFGH"),
+    ...                         "effect": [28, 8, -3, 7, -1, 1, 18, 12],
+    ...                         "se": [15, 10, 16, 11, 9, 11, 10, 18]})
+    >>> fit = hierarch.normal_means("effect", "se", "school", schools, method="ml")
+    >>> round(fit.tau(), 3), round(fit.mu, 2)
+    (0.0, 7.69)
+    """
+    data = v.require_dataframe(data)
+    conf_level = v.conf_level(conf_level)
+    v.require_columns(data, [estimate, se, group], {estimate: "estimate", se: "se", group: "group"})
+    for col in (estimate, se):
+        v.no_missing(data, col)
+        x = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            raise ValueError(
+                f"column {col!r} has non-numeric or infinite values in rows {list(data.index[bad])}"
+            )
+    s = data[se].to_numpy(dtype=float)
+    if np.any(s <= 0):
+        raise ValueError(
+            f"column {se!r} (standard errors) must be positive; rows {list(data.index[s <= 0])}"
+        )
+    v.no_missing(data, group)
+    if data[group].duplicated().any():
+        dup = data.index[data[group].duplicated(keep=False).to_numpy()].tolist()
+        raise ValueError(f"column {group!r} must have one row per group; repeated in rows {dup}")
+    if len(data) < 2:
+        raise ValueError("normal_means needs at least 2 groups")
+    y = data[estimate].to_numpy(dtype=float)
+    labels = data[group].tolist()
+    groups = pd.DataFrame({"group": labels, "y": y, "se": s})
+    if method in ("ml", "reml"):
+        tau, mu, se_mu, ll = fit_known_se(y, s, method == "reml")
+        B = tau**2 / (tau**2 + s**2)
+        est = mu + B * (y - mu)
+        sd = np.sqrt(B * s**2 + (1 - B) ** 2 * se_mu**2)
+        z = _z(conf_level)
+        table = groups.assign(
+            pooling_weight=B, estimate=est, lower=est - z * sd, upper=est + z * sd
+        )
+        fit = NormalMeansML(method, groups, mu, se_mu, tau, ll, table, conf_level, group)
+        return record_call(
+            fit,
+            "normal_means",
+            data,
+            [estimate, se, group],
+            estimate=estimate,
+            se=se,
+            group=group,
+            method=method,
+            conf_level=conf_level,
+        )
+    if method != "bayes":
+        raise ValueError(f"method must be 'reml', 'ml' or 'bayes', got {method!r}")
+    pri = resolve_priors(default_priors(y, s), priors)
+    model = build_normal_means_pymc(y, s, labels, pri)
+    settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
+    idata, backend = sample(model, settings, progressbar=progressbar)
+    spec = {
+        "model": "normal_means",
+        "estimate": estimate,
+        "se": se,
+        "group": group,
+        "conf_level": conf_level,
+        "priors": {k: p.to_dict() for k, p in pri.items()},
+        "sampler": settings.to_dict(),
+        "backend": backend,
+        "parameterization": "non-centred",
+    }
+    fit = NormalMeansBayesFit(idata, spec)
+    fit.diagnostics(warn=True, stacklevel=4)
+    return fit
+
+
+register_refit("normal_means", lambda data, kw: normal_means(data=data, **kw))
