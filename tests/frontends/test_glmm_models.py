@@ -11,7 +11,7 @@ import pytest
 
 import hierarch
 
-REF = json.loads((Path(__file__).parent / "reference" / "lme4_binomial.json").read_text())
+REF = json.loads((Path(__file__).parents[1] / "reference" / "lme4_binomial.json").read_text())
 
 
 @pytest.fixture(scope="module")

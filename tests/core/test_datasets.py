@@ -5,7 +5,7 @@ import pytest
 
 import hierarch
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 EXPECTED = {
     "rats": (71, ["batch", "m", "n"]),
     "pigs": (432, ["id", "week", "weight"]),
