@@ -304,9 +304,10 @@ def _digest(stats: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def _structure(model: ModelSpec, marginal: bool = False) -> tuple:
-    # a marginalized model has no group effects to centre: its parameterization (which for
-    # Gaussian models means a REML fit, seconds on a million rows) is not asked for
+def _structure(model: ModelSpec, parameterization: dict[str, str] | None) -> tuple:
+    # a marginalized model has no group effects to centre (``parameterization`` None): its
+    # parameterization (for Gaussian models a REML fit, seconds on a million rows) is not
+    # asked for
     return (
         "mixed",
         model.formula,
@@ -316,12 +317,13 @@ def _structure(model: ModelSpec, marginal: bool = False) -> tuple:
         tuple((b.factor, tuple(b.columns)) for b in model.parsed.blocks),
         # prior values are constants of the graph: a refit with other priors compiles again
         tuple(sorted((k, repr(sorted(p.to_dict().items()))) for k, p in model.priors.items())),
-        "marginalized" if marginal else tuple(sorted(model.parameterization.items())),
+        "marginalized" if parameterization is None else tuple(sorted(parameterization.items())),
     )
 
 
-def cache_key(spec, pm_model) -> tuple:
-    """Structure key for reusing a compiled model (:func:`hierarch.bayes.sampling.model_key`)."""
+def cache_key(spec: ModelSpec, pm_model, parameterization: dict[str, str] | None) -> tuple:
+    """Structure key for reusing a compiled model (:func:`hierarch.bayes.sampling.model_key`):
+    ``parameterization`` is the plain model's (None for the marginalized model)."""
     marginal = "marginal_loglik" in pm_model.named_vars
     digest = getattr(spec, "_marginal_digest", None) if marginal else None
-    return model_key(pm_model, (*_structure(spec, marginal), digest))
+    return model_key(pm_model, (*_structure(spec, None if marginal else parameterization), digest))

@@ -247,8 +247,15 @@ class ScalarHierarchyReports:
     _latent_variance: float | None = None
     _no_icc = "the ICC is not defined for this hierarchy"
 
-    def _hyper(self) -> dict[str, Any]:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
+    def _hyper(self) -> dict[str, Any]:
+        """ML fits: the estimates ``mu`` (with ``se_mu``) and ``tau_estimate``; Bayesian
+        fits override this with posterior draws (and no ``se_mu``)."""
+        return {
+            "mu": self.mu,
+            "se_mu": self.se_mu,
+            "tau": self.tau_estimate,
+            "group": self.group_column,
+        }
 
     def _effects(self) -> tuple[list, np.ndarray, np.ndarray | None]:  # pragma: no cover
         raise NotImplementedError

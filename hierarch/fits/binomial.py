@@ -132,14 +132,6 @@ class MultilevelBinomial(MLFitSave, ScalarHierarchyReports):
     def _check_values(self) -> dict[str, float]:
         return {"loglik": float(self.loglik), "tau": float(self.tau_estimate)}
 
-    def _hyper(self) -> dict:
-        return {
-            "mu": self.mu,
-            "se_mu": self.se_mu,
-            "tau": self.tau_estimate,
-            "group": self.group_column,
-        }
-
     def _effects(self):
         return list(self.groups["group"]), self.glmm.ranef, np.sqrt(self.glmm.condvar)
 

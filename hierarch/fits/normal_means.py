@@ -77,14 +77,6 @@ class NormalMeansML(MLFitSave, ScalarHierarchyReports):
     def _check_values(self) -> dict[str, float]:
         return {"loglik": float(self.loglik), "mu": float(self.mu)}
 
-    def _hyper(self) -> dict:
-        return {
-            "mu": self.mu,
-            "se_mu": self.se_mu,
-            "tau": self.tau_estimate,
-            "group": self.group_column,
-        }
-
     def _effects(self):
         t = self.estimates
         b = (t["estimate"] - self.mu).to_numpy()

@@ -113,7 +113,12 @@ class Model(ModelSpec):
                 )
         pm_model = self.build_marginal() if marginalize else self.build()
         idata, backend = sample(
-            pm_model, settings, progressbar=progressbar, cache_key=graphs.cache_key(self, pm_model)
+            pm_model,
+            settings,
+            progressbar=progressbar,
+            cache_key=graphs.cache_key(
+                self, pm_model, None if marginalize else self.parameterization
+            ),
         )
         if marginalize:
             add_group_effects(self, idata, random_seed)
