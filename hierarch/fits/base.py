@@ -14,9 +14,10 @@ the same table columns:
 - ``tau(...)``: the between-group SD of a random intercept, a
   :class:`~hierarch.report.tau.TauSummary` (Bayes: posterior summary, draws and prior; ML:
   the estimate, ``float(fit.tau())``);
-- ``correlations()`` (``group``, ``var1``, ``var2``, ``estimate``, ...), ``sigma()`` (a clear
-  error where the model has no residual SD), ``icc()`` (per factor, ``group`` and ``icc``;
-  on the latent scale for GLMMs after Nakagawa et al. 2017; a clear error where undefined);
+- ``correlations()`` (``group``, ``var1``, ``var2``, ``estimate``, ...), ``sigma()`` (one row
+  ``sigma`` with ``estimate``; a clear error where the model has no residual SD), ``icc()``
+  (per factor, ``group`` and ``icc``; on the latent scale for GLMMs after Nakagawa et al.
+  2017; a clear error where undefined);
 - ``coef()`` and ``ranef()``: dicts by grouping factor (ML: conditional modes with
   ``se_<effect>``; Bayes: posterior means with ``sd_<effect>``);
 - ``shrinkage()``: per group ``unpooled``, ``partial`` (with ``_lower``, ``_upper``) and

@@ -175,9 +175,10 @@ class MixedMLFit(MLFitSave, _MixedReports):
         """The SD of the random intercept by ``factor`` (default: the first factor)."""
         return _ml_tau(self, factor)
 
-    def sigma(self) -> float:
-        """Estimated residual SD."""
-        return self.lmm.sigma
+    def sigma(self) -> pd.DataFrame:
+        """Estimated residual SD: one row ``sigma``, column ``estimate`` (the Bayesian fit's
+        table has the same row and column)."""
+        return pd.DataFrame({"estimate": [float(self.lmm.sigma)]}, index=["sigma"])
 
     def icc(self) -> pd.DataFrame:
         """Intra-class correlation per grouping factor, random-intercept models
@@ -571,7 +572,7 @@ class GLMMMLFit(MLFitSave, _MixedReports):
         link scale."""
         return _ml_tau(self, factor)
 
-    def sigma(self) -> float:
+    def sigma(self) -> pd.DataFrame:
         """GLMMs have no residual SD (see :meth:`dispersion`)."""
         raise ValueError(_no_sigma(self.model.family))
 

@@ -8,7 +8,7 @@ import pandas as pd
 from hierarch.report import binomial, mixed
 from hierarch.report.binomial import Comparison
 
-__all__ = ["compare"]
+__all__ = ["compare", "parameters"]
 
 
 def _model_kind(fit) -> str:
@@ -51,24 +51,26 @@ def _normal_means(freq_fit, bayes_fit) -> Comparison:
 
 
 def compare(a, b):
-    """Set a frequentist and a Bayesian fit of the same model side by side (either order).
+    """Set two fits of the same model side by side (either order).
 
     Parameters
     ----------
     a, b
-        Two fits of one model, one by maximum likelihood (ML, REML, Laplace, AGQ) and one
-        Bayesian, from any front end: ``binomial_model(..., multilevel=True)``,
-        ``normal_means`` or ``hierarch.model``.
+        Two fits of one model from any front end (``binomial_model(..., multilevel=True)``,
+        ``normal_means``, ``hierarch.model``): usually one by maximum likelihood (ML, REML,
+        Laplace, AGQ) and one Bayesian, in either order.
 
     Returns
     -------
     Comparison or pandas.DataFrame
-        Binomial and known-SE hierarchies: a :class:`~hierarch.report.binomial.Comparison`
-        (``groups``: per group the unpooled, frequentist and Bayesian estimates with
-        intervals; ``summary``: mu, tau and more per approach).  Formula models: one row per
-        parameter (fixed effects, group SDs, correlations, residual SD or dispersion) with the
-        frequentist ``estimate`` and the posterior ``mean``, ``lower``, ``upper``
-        (:func:`hierarch.report.mixed.compare`).
+        A frequentist and a Bayesian fit of the binomial or known-SE hierarchy: a
+        :class:`~hierarch.report.binomial.Comparison` (``groups``: per group the unpooled,
+        frequentist and Bayesian estimates with intervals; ``summary``: mu, tau and more per
+        approach).  Of a formula model: one row per parameter (fixed effects, group SDs,
+        correlations, residual SD or dispersion) with the frequentist ``estimate`` and the
+        posterior ``mean``, ``lower``, ``upper`` (:func:`hierarch.report.mixed.compare`).
+        Two fits made the same way (REML and ML, Laplace and AGQ, two Bayesian fits with
+        other priors): the parameters side by side (:func:`parameters`).
 
     Examples
     --------
@@ -81,19 +83,56 @@ def compare(a, b):
     >>> hierarch.compare(ml, bayes).summary.loc["frequentist", "tau"]  # doctest: +SKIP
     0.6646...
     """
-    bayes_a, bayes_b = a.method == "bayes", b.method == "bayes"
-    if bayes_a == bayes_b:
-        which = "Bayesian" if bayes_a else "frequentist"
-        raise ValueError(
-            f"compare() sets a frequentist and a Bayesian fit side by side; both fits are "
-            f"{which} (methods {a.method!r} and {b.method!r})"
-        )
-    freq_fit, bayes_fit = (b, a) if bayes_a else (a, b)
-    kind, other = _model_kind(bayes_fit), _model_kind(freq_fit)
+    kind, other = _model_kind(a), _model_kind(b)
     if kind != other:
-        raise ValueError(f"the two fits are of different models ({other} and {kind})")
+        raise ValueError(f"the two fits are of different models ({kind} and {other})")
+    bayes_a, bayes_b = a.method == "bayes", b.method == "bayes"
+    if bayes_a == bayes_b:  # two fits made the same way: REML vs ML, Laplace vs AGQ, 2 priors
+        return parameters(a, b)
+    freq_fit, bayes_fit = (b, a) if bayes_a else (a, b)
     if kind == "binomial":
         return binomial.compare(freq_fit, bayes_fit)
     if kind == "normal_means":
         return _normal_means(freq_fit, bayes_fit)
     return mixed.compare(freq_fit, bayes_fit)
+
+
+def _rows(fit) -> pd.DataFrame:
+    """The protocol's parameter tables of one fit, one row per quantity: fixed effects,
+    group SDs, correlations and the residual SD where there is one."""
+    parts = []
+    fe = fit.fixed_effects()
+    parts.append(fe[["estimate", "lower", "upper"]].set_axis(list(fe.index)))
+    sds = fit.group_sds()
+    names = [f"sd[{g}: {e}]" for g, e in zip(sds["group"], sds["effect"], strict=True)]
+    parts.append(sds.reindex(columns=["estimate", "lower", "upper"]).set_axis(names))
+    cor = fit.correlations()
+    if len(cor):
+        names = [
+            f"cor[{g}: {v1}, {v2}]"
+            for g, v1, v2 in zip(cor["group"], cor["var1"], cor["var2"], strict=True)
+        ]
+        parts.append(cor.reindex(columns=["estimate", "lower", "upper"]).set_axis(names))
+    try:
+        parts.append(fit.sigma().reindex(columns=["estimate", "lower", "upper"]))
+    except ValueError:  # no residual SD in this model
+        pass
+    return pd.concat(parts)
+
+
+def parameters(a, b) -> pd.DataFrame:
+    """Any two fits of one model side by side, parameter by parameter (the protocol's
+    tables): one row per quantity, the columns ``estimate``, ``lower``, ``upper`` of each fit
+    under its method's name (``reml``, ``ml``, ``bayes`` ...; ``_1`` and ``_2`` appended when
+    both were made the same way).  ML fits have no intervals for variance components here
+    (NaN) until profile or bootstrap intervals exist."""
+    la, lb = (a.method, b.method) if a.method != b.method else (f"{a.method}_1", f"{b.method}_2")
+    ra, rb = _rows(a), _rows(b)
+    if list(ra.index) != list(rb.index):
+        raise ValueError(
+            "the two fits have different parameters "
+            f"({', '.join(ra.index)} vs {', '.join(rb.index)}): fits of the same model?"
+        )
+    out = pd.concat([ra.add_prefix(f"{la}_"), rb.add_prefix(f"{lb}_")], axis=1)
+    out.index.name = "quantity"
+    return out.rename(columns={f"{la}_estimate": la, f"{lb}_estimate": lb})

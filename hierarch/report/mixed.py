@@ -772,7 +772,8 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
     for (_, a), (_, b) in zip(cor_ml.iterrows(), cor_b.iterrows(), strict=False):
         rows.append(row(f"cor[{a['group']}: {a['var1']}, {a['var2']}]", a["estimate"], b))
     if hasattr(ml_fit, "lmm"):
-        rows.append(row("sigma", ml_fit.sigma(), bayes_fit._summ("sigma").iloc[0]))
+        sigma = ml_fit.sigma().loc["sigma", "estimate"]
+        rows.append(row("sigma", sigma, bayes_fit._summ("sigma").iloc[0]))
     elif ml_fit.glmm.dispersion is not None:
         name, value = ml_fit.glmm.dispersion
         # the same parameter, named in the Bayesian model (the family table)

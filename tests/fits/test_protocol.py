@@ -105,7 +105,8 @@ def test_every_fit_answers_the_whole_protocol(pairs, name, which):
         with pytest.raises(ValueError, match="ICC"):
             fit.icc()
     if name == "pigs":
-        assert fit.sigma() is not None
+        sigma = fit.sigma()
+        assert list(sigma.index) == ["sigma"] and sigma.loc["sigma", "estimate"] > 0
     else:
         with pytest.raises(ValueError, match="residual SD"):
             fit.sigma()
@@ -136,8 +137,21 @@ def test_compare_takes_the_twins_in_either_order(pairs, name):
         pd.testing.assert_frame_equal(one.groups, other.groups)
         assert list(one.summary.index) == ["frequentist", "bayesian"]
         assert one.summary.loc["frequentist", "mu"] == pytest.approx(freq.mu)
-    with pytest.raises(ValueError, match="both fits are frequentist"):
-        hierarch.compare(freq, freq)
+    # two fits made the same way: the parameters side by side, here identical
+    same = hierarch.compare(freq, freq)
+    m = freq.method
+    np.testing.assert_array_equal(same[f"{m}_1"].to_numpy(), same[f"{m}_2"].to_numpy())
+    assert same.index[0] == "Intercept" and same.index.name == "quantity"
+
+
+def test_compare_reml_with_ml(pigs, pigs_reml):
+    """Two frequentist fits of pigs: REML's group SDs are the larger (ML divides by n)."""
+    ml = hierarch.model("weight ~ week + (week | id)", pigs).fit(method="ml")
+    side = hierarch.compare(pigs_reml, ml)
+    assert list(side.columns[:3]) == ["reml", "reml_lower", "reml_upper"]
+    assert side.loc["week", "reml"] == pytest.approx(side.loc["week", "ml"], rel=1e-6)
+    assert side.loc["sd[id: Intercept]", "reml"] > side.loc["sd[id: Intercept]", "ml"]
+    assert side.loc["sigma", "ml"] == pytest.approx(float(ml.lmm.sigma))
 
 
 def test_compare_refuses_fits_of_different_models(pairs):

@@ -196,10 +196,10 @@ def test_compare(rats_ml, rats_bayes):
     assert len(cmp.groups) == 71
     # the two partial-pooling estimates agree to within 0.02 on every batch
     assert (cmp.groups["freq"] - cmp.groups["bayes"]).abs().max() < 0.02
-    # either order gives the same comparison; two Bayesian fits are refused
+    # either order gives the same comparison; two Bayesian fits: parameter by parameter
     pd.testing.assert_frame_equal(hierarch.compare(rats_bayes, rats_ml).groups, cmp.groups)
-    with pytest.raises(ValueError, match="both fits are Bayesian"):
-        hierarch.compare(rats_bayes, rats_bayes)
+    twice = hierarch.compare(rats_bayes, rats_bayes)
+    assert twice.loc["sd[batch: Intercept]", "bayes_1"] == pytest.approx(float(rats_bayes.tau()))
 
 
 def test_reports_need_a_multilevel_fit(rats):
