@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from hierarch.core.spec import ModelSpec, check_parameterization
 from hierarch.freq.lmm import fit_lmm
 
 __all__ = ["choose"]
 
 
-def glmm_auto_parameterization(spec) -> dict[str, str]:
+def glmm_auto_parameterization(spec: ModelSpec) -> dict[str, str]:
     """GLMMs: a group's information about its intercept is about ``sum_i w_i`` with the
     working weights ``w_i`` at the mean response (binomial ``n p (1 - p)``, Poisson ``mu``,
     others 1 per row); with a prior-scale SD of 0.5, ``alpha_j = 0.25 I_j / (1 + 0.25 I_j)``.
@@ -35,7 +36,7 @@ def glmm_auto_parameterization(spec) -> dict[str, str]:
     return out
 
 
-def choose(spec, choice: str | dict[str, str]) -> dict[str, str]:
+def choose(spec: ModelSpec, choice: str | dict[str, str]) -> dict[str, str]:
     """Centred or non-centred per block.
 
     ``"auto"`` fits the REML twin (fast) and computes each block's average pooling
@@ -47,42 +48,24 @@ def choose(spec, choice: str | dict[str, str]) -> dict[str, str]:
     centred correlated blocks (an MvNormal per group) sampled an order of magnitude
     slower here, and centring two crossed factors leaves the intercept on a ridge.
     """
-    valid = ("centred", "non-centred")
-    if isinstance(choice, dict):
-        unknown = set(choice) - set(spec.block_names)
-        if unknown:
-            raise ValueError(
-                f"parameterization names unknown blocks {sorted(unknown)}; "
-                f"blocks: {', '.join(spec.block_names)}"
-            )
-        out = {b: choice.get(b, "non-centred") for b in spec.block_names}
-    elif choice in valid:
-        out = dict.fromkeys(spec.block_names, choice)
-    elif choice == "auto" and spec.family != "gaussian":
-        out = glmm_auto_parameterization(spec)
-    elif choice == "auto":
-        lm = fit_lmm(spec.parsed, reml=True)
-        out = {}
-        s2 = lm.sigma**2
-        for bname, b, C in zip(spec.block_names, spec.parsed.blocks, lm.cov, strict=True):
-            var = np.diag(C)
-            zz = np.stack(
-                [
-                    np.bincount(b.codes, weights=b.Z[:, c] ** 2, minlength=b.n_levels)
-                    for c in range(b.k)
-                ],
-                axis=1,
-            )
-            alpha = var[None, :] / (var[None, :] + s2 / np.maximum(zz, 1e-12))
-            informative = np.all(var > 1e-8 * s2) and float(alpha.mean()) >= 0.7
-            shared = any(set(b.columns) & set(o.columns) for o in spec.parsed.blocks if o is not b)
-            out[bname] = "centred" if informative and b.k == 1 and not shared else "non-centred"
-    else:
-        raise ValueError(
-            f"parameterization must be 'auto', 'centred', 'non-centred' or a "
-            f"dict per block, got {choice!r}"
+    if choice != "auto":  # an explicit choice, checked as the spec checks it
+        return check_parameterization(choice, spec.block_names)
+    if spec.family != "gaussian":
+        return glmm_auto_parameterization(spec)
+    lm = fit_lmm(spec.parsed, reml=True)
+    out = {}
+    s2 = lm.sigma**2
+    for bname, b, C in zip(spec.block_names, spec.parsed.blocks, lm.cov, strict=True):
+        var = np.diag(C)
+        zz = np.stack(
+            [
+                np.bincount(b.codes, weights=b.Z[:, c] ** 2, minlength=b.n_levels)
+                for c in range(b.k)
+            ],
+            axis=1,
         )
-    bad = {k: v for k, v in out.items() if v not in valid}
-    if bad:
-        raise ValueError(f"parameterization values must be 'centred' or 'non-centred': {bad}")
+        alpha = var[None, :] / (var[None, :] + s2 / np.maximum(zz, 1e-12))
+        informative = np.all(var > 1e-8 * s2) and float(alpha.mean()) >= 0.7
+        shared = any(set(b.columns) & set(o.columns) for o in spec.parsed.blocks if o is not b)
+        out[bname] = "centred" if informative and b.k == 1 and not shared else "non-centred"
     return out
