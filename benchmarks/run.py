@@ -36,7 +36,7 @@ SKIP_PLAIN = {
     "bernoulli_1m": "plain PyMC model on 1,000,000 Bernoulli rows: > 15 min expected",
 }
 HYPER = {
-    "rats": ["mu", "tau"],
+    "rats": ["beta", "sd_batch"],  # the formula model m | trials(n) ~ 1 + (1 | batch)
     "cbpp": ["beta", "sd_herd"],
     "pigs": ["beta", "sigma", "sd_id", "corr_id"],
     "sleepstudy": ["beta", "sigma", "sd_Subject", "corr_Subject"],

@@ -370,12 +370,16 @@ class _LKJEta(Prior):
         self.params = {"value": float(value)}
 
 
-def is_observation_level(block, n_obs: int) -> bool:
-    """A scalar intercept whose every level has exactly one row: an overdispersion term."""
+def is_observation_level(block, parsed) -> bool:
+    """A scalar intercept whose every level has exactly one row, beside another grouping
+    factor: an overdispersion term (cbpp's ``(1 | obs)``).  When it is the model's only
+    grouping factor the rows are the groups (rats' ``(1 | batch)`` on one row per batch) and
+    the effect is a group effect."""
     return (
         block.columns == ["Intercept"]
-        and block.n_levels == n_obs
+        and block.n_levels == parsed.n
         and np.all(np.bincount(block.codes, minlength=block.n_levels) == 1)
+        and len({b.factor for b in parsed.blocks}) > 1
     )
 
 

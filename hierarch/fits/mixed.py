@@ -212,7 +212,7 @@ def _random_effect_lines(vc: pd.DataFrame, pf: ParsedFormula, n_obs: int, extra=
             lines.append(f"  {'Residual':<14s}{'':<14s} SD {r['sdcor']:.4f}")
         elif pd.isna(r["var2"]):
             blk = next(b for b in pf.blocks if b.factor == r["group"])
-            tag = "  (overdispersion)" if is_observation_level(blk, pf.n) else ""
+            tag = "  (overdispersion)" if is_observation_level(blk, pf) else ""
             lines.append(f"  {r['group']:<14s}{r['var1']:<14s} SD {r['sdcor']:.4f}{tag}")
         else:
             value = (
@@ -335,7 +335,7 @@ class MixedBayesFit(_MixedReports, BayesFit):
         for blk, b in zip(self.spec["blocks"], model.parsed.blocks, strict=True):
             df = self._summ(f"sd_{blk['name']}")
             df.insert(
-                0, "kind", "overdispersion" if is_observation_level(b, model.parsed.n) else "group"
+                0, "kind", "overdispersion" if is_observation_level(b, model.parsed) else "group"
             )
             df.insert(0, "effect", blk["columns"])
             df.insert(0, "group", blk["factor"])
@@ -463,7 +463,7 @@ def _sd_rows(model: ModelSpec, values) -> list[dict]:
     rows = []
     pf = model.parsed
     for b, v in zip(pf.blocks, values, strict=True):
-        obs_level = is_observation_level(b, pf.n)
+        obs_level = is_observation_level(b, pf)
         for c, col in enumerate(b.columns):
             rows.append(
                 {

@@ -3,6 +3,7 @@ multilevel; maximum likelihood or Bayesian)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,13 @@ from hierarch.fits.base import record_call, register_refit
 from hierarch.fits.binomial import (
     BinomialBayesFit,
     MultilevelBinomial,
+    MultilevelBinomialBayesFit,
     PooledBinomial,
     UnpooledBinomial,
 )
 from hierarch.freq.binomial import wilson_table
-from hierarch.freq.glmm import fit_scalar_glmm
+from hierarch.freq.spec_fit import fit_spec
+from hierarch.frontends.mixed import Model
 
 __all__ = ["binomial_model"]
 
@@ -57,35 +60,30 @@ def _pooled(m_tot: int, n_tot: int, conf_level: float) -> PooledBinomial:
     return PooledBinomial(int(m_tot), int(n_tot), float(p), ci, conf_level, how)
 
 
-def _multilevel_ml(m, n, codes, groups, conf_level, n_agq, group_column) -> MultilevelBinomial:
-    glmm = fit_scalar_glmm(
-        m, np.ones((len(m), 1)), codes, weights=n, family="binomial", n_agq=n_agq
-    )
-    z = _z(conf_level)
-    mu, se_mu, tau = float(glmm.beta[0]), float(glmm.se[0]), float(glmm.tau)
-    b = mu + glmm.ranef
-    half = z * np.sqrt(glmm.condvar + se_mu**2)
-    estimates = pd.DataFrame(
-        {
-            "group": groups["group"].to_numpy(),
-            "estimate": special.expit(b),
-            "lower": special.expit(b - half),
-            "upper": special.expit(b + half),
-        }
-    )
-    return MultilevelBinomial(
-        groups=groups,
-        estimate=float(special.expit(mu)),
-        conf_int=(float(special.expit(mu - z * se_mu)), float(special.expit(mu + z * se_mu))),
-        prediction_int=(float(special.expit(mu - z * tau)), float(special.expit(mu + z * tau))),
-        mu=mu,
-        se_mu=se_mu,
-        tau_estimate=tau,
-        estimates=estimates,
-        conf_level=conf_level,
-        glmm=glmm,
-        group_column=group_column,
-    )
+_IDENTIFIER = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+
+
+def multilevel_formula(successes: str, trials: str, group: str) -> str:
+    """The formula model of the binomial hierarchy: ``m | trials(n) ~ 1 + (1 | g)``."""
+    for name in (successes, trials, group):
+        if not _IDENTIFIER.match(str(name)):
+            raise ValueError(
+                f"column name {name!r}: a multilevel binomial model is the formula model "
+                f"'{successes} | trials({trials}) ~ 1 + (1 | {group})', so its columns need "
+                "names made of letters, digits, '_' and '.' (not starting with a digit); "
+                "rename the column"
+            )
+    return f"{successes} | trials({trials}) ~ 1 + (1 | {group})"
+
+
+def _multilevel(successes, trials, group, data, priors=None) -> Model:
+    """The spec of the binomial hierarchy (the same as ``hierarch.model`` builds), with
+    immr's prior names (``mu``, ``tau``) as the formula model's (``Intercept``, ``sd``)."""
+    formula = multilevel_formula(successes, trials, group)
+    fpriors = None
+    if priors is not None:
+        fpriors = {"Intercept": priors["mu"], f"sd_{group}": priors["tau"]}
+    return Model(formula, data, family="binomial", priors=fpriors, parameterization="non-centred")
 
 
 def binomial_model(
@@ -134,7 +132,12 @@ def binomial_model(
 
     Returns
     -------
-    PooledBinomial, UnpooledBinomial, MultilevelBinomial or BinomialBayesFit
+    PooledBinomial, UnpooledBinomial, MultilevelBinomial, BinomialBayesFit or
+    MultilevelBinomialBayesFit
+        The multilevel fits are fits of the formula model
+        ``successes | trials(trials) ~ 1 + (1 | group)`` (``hierarch.model`` builds the same
+        spec), with immr's attributes and printout: every protocol table, ``predict``,
+        ``save`` and ``compare`` are the formula model's.
 
     Examples
     --------
@@ -171,7 +174,9 @@ def binomial_model(
         elif kind == "unpooled":
             fit = UnpooledBinomial(groups, wilson_table(groups, conf_level), conf_level, group)
         else:
-            fit = _multilevel_ml(m, n, codes, groups, conf_level, n_agq, group)
+            spec = _multilevel(successes, trials, group, data)
+            how = "laplace" if n_agq == 1 else "agq"
+            fit = MultilevelBinomial(spec, fit_spec(spec, how, n_agq), conf_level)
         return record_call(
             fit,
             "binomial_model",
@@ -187,6 +192,14 @@ def binomial_model(
 
     settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
     resolved = resolve_priors(DEFAULT_PRIORS[kind], priors)
+    if kind == "multilevel":
+        spec = _multilevel(successes, trials, group, data, resolved)
+        idata, fspec = spec.sample_posterior(settings, conf_level, progressbar=progressbar)
+        fspec.update(model="binomial_multilevel", kind=kind, successes=successes, group=group)
+        fit = MultilevelBinomialBayesFit(idata, fspec)
+        fit._model = spec
+        fit.diagnostics(warn=True, stacklevel=3)
+        return fit
     if kind == "pooled":
         model = build_binomial_pymc(kind, int(m.sum()), int(n.sum()), priors=resolved)
     else:
@@ -216,7 +229,6 @@ def binomial_model(
         "priors": {k: p.to_dict() for k, p in resolved.items()},
         "sampler": settings.to_dict(),
         "backend": backend,
-        "parameterization": "non-centred" if kind == "multilevel" else None,
     }
     fit = BinomialBayesFit(idata, spec)
     fit.diagnostics(warn=True, stacklevel=4)

@@ -101,6 +101,21 @@ class Model(ModelSpec):
                 f"method must be 'bayes', 'reml', 'ml', 'laplace' or 'agq', got {method!r}"
             )
         settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
+        idata, spec = self.sample_posterior(settings, conf_level, marginalize, progressbar)
+        fit = MixedBayesFit(idata, spec)
+        fit._model = self
+        fit.diagnostics(warn=True, stacklevel=4)
+        return fit
+
+    def sample_posterior(
+        self,
+        settings: SamplerSettings,
+        conf_level: float = 0.95,
+        marginalize: bool | str = "auto",
+        progressbar: bool | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Sample the posterior (see :meth:`fit`): the InferenceData and the fit's spec."""
+        random_seed = settings.random_seed
         notes = []
         if marginalize == "auto":
             marginalize = self.can_marginalize
@@ -145,10 +160,7 @@ class Model(ModelSpec):
             "aggregate": self.aggregate,
             "notes": notes,
         }
-        fit = MixedBayesFit(idata, spec)
-        fit._model = self
-        fit.diagnostics(warn=True, stacklevel=4)
-        return fit
+        return idata, spec
 
 
 def model(

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from hierarch.core.priors import Prior
 from hierarch.freq.binomial import wilson_table
-from hierarch.report.tau import TauSummary, tau_from_draws, tau_from_estimate
+from hierarch.report.tau import TauSummary
 
 __all__ = [
     "Comparison",
@@ -101,7 +100,7 @@ def shrinkage(fit) -> pd.DataFrame:
         idx = np.linspace(0, len(mu) - 1, min(len(mu), 400)).round().astype(int)
         p, tau2 = fit.draws("theta")[idx], tau[idx, None] ** 2
     else:
-        p, tau2 = special.expit(fit.mu + fit.glmm.ranef)[None, :], tau[:, None] ** 2
+        p, tau2 = special.expit(fit.mu + fit.effects)[None, :], tau[:, None] ** 2
     info = tau2 * n * p * (1 - p)
     alpha = (info / (1 + info)).mean(axis=0)
     return pd.DataFrame(
@@ -137,15 +136,7 @@ def tau_summary(fit, hdi_prob: float | None = None) -> TauSummary:
         Bayesian: probability of the HDI; defaults to the fit's ``conf_level``.
     """
     _require_multilevel(fit, "tau()")
-    if not _is_bayes(fit):
-        return tau_from_estimate(
-            fit.tau_estimate, fit.method, scale="log-odds", group=fit.group_column
-        )
-    prior = Prior.from_value(fit.spec["priors"]["tau"])
-    prob = float(hdi_prob or fit.conf_level)
-    return tau_from_draws(
-        fit.draws("tau"), prior, prob, scale="log-odds", group=fit.spec.get("group") or ""
-    )
+    return fit.tau(hdi_prob=hdi_prob) if _is_bayes(fit) else fit.tau()
 
 
 def new_group(

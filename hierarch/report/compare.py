@@ -13,6 +13,8 @@ __all__ = ["compare", "parameters"]
 
 def _model_kind(fit) -> str:
     """``binomial``, ``normal_means`` or ``mixed``, read off the fit's own attributes."""
+    if getattr(fit, "kind", None) == "multilevel":  # binomial_model(..., multilevel=True)
+        return "binomial"
     spec = getattr(fit, "spec", None)
     if spec is not None:
         return spec["model"]

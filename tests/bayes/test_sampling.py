@@ -44,8 +44,8 @@ def test_binomial_refit_with_new_counts_reuses_the_compiled_model(rats, seed):
     cold = hierarch.binomial_model(
         "m", "n", "batch", other, multilevel=True, method="bayes", random_seed=seed, **SHORT
     )
-    _same_draws(_post(warm, "mu"), _post(cold, "mu"))
-    _same_draws(_post(warm, "theta"), _post(cold, "theta"))
+    _same_draws(warm.draws("mu"), cold.draws("mu"))
+    _same_draws(warm.draws("theta"), cold.draws("theta"))
 
 
 def test_new_data_with_other_priors_is_not_served_a_stale_model(seed):
