@@ -278,7 +278,11 @@ def build(spec, parameterization: dict[str, str]):
                 mu = mu + Zb[:, 0] * beff[:, 0][codes]
             else:
                 mu = mu + (Zb * beff[codes]).sum(axis=1)
-        if spec.family == "gaussian":
+        if spec.known_se is not None:  # y | se(s) ~ ...: the residual SDs are given
+            sigma = pm.Data("se", spec.known_se, dims="obs")
+            y = pm.Data("y_obs", pf.y, dims="obs")
+            pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="obs")
+        elif spec.family == "gaussian":
             sigma = spec.priors["sigma"].create("sigma")
             y = pm.Data("y_obs", pf.y, dims="obs")
             pm.Normal("y", mu=inverse_link(spec.link, mu), sigma=sigma, observed=y, dims="obs")

@@ -6,6 +6,7 @@ import numpy as np
 
 from hierarch.core.spec import ModelSpec, check_parameterization
 from hierarch.freq.lmm import fit_lmm
+from hierarch.freq.normal_means import fit_known_se
 
 __all__ = ["choose"]
 
@@ -52,6 +53,12 @@ def choose(spec: ModelSpec, choice: str | dict[str, str]) -> dict[str, str]:
         return check_parameterization(choice, spec.block_names)
     if spec.family != "gaussian":
         return glmm_auto_parameterization(spec)
+    if spec.known_se is not None:  # one random intercept: alpha_j = tau^2 W_j / (1 + tau^2 W_j)
+        fit = fit_known_se(spec.parsed, spec.known_se, reml=True)
+        b = spec.parsed.blocks[0]
+        info = fit.tau**2 * np.bincount(b.codes, weights=spec.known_se**-2, minlength=b.n_levels)
+        alpha = float(np.mean(info / (1 + info)))
+        return {spec.block_names[0]: "centred" if fit.tau > 0 and alpha >= 0.7 else "non-centred"}
     lm = fit_lmm(spec.parsed, reml=True)
     out = {}
     s2 = lm.sigma**2

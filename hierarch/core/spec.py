@@ -27,6 +27,12 @@ _TRIALS_LHS = re.compile(
     re.S,
 )
 
+_SE_LHS = re.compile(
+    r"^\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*\|\s*se\(\s*([A-Za-z_.][A-Za-z0-9_.]*)"
+    r"\s*\)\s*~(.*)$",
+    re.S,
+)
+
 
 def _block_names(pf: ParsedFormula) -> list[str]:
     """A unique, readable name per random-effect block (``id``; ``Subject__Days`` ...)."""
@@ -165,9 +171,18 @@ class ModelSpec:
                 raise FormulaError(f"trials given twice: {m.group(2)!r} and {trials!r}")
             trials = m.group(2)
             formula = f"{m.group(1)} ~ {m.group(3)}"
+        se_match = _SE_LHS.match(formula) if isinstance(formula, str) else None
+        self.se_column: str | None = None
+        #: the known standard errors of ``y | se(s) ~ ...`` (None: a residual SD is estimated)
+        self.known_se: np.ndarray | None = None
+        if se_match:  # "estimate | se(s) ~ ...": the known-SE hierarchy
+            self.se_column = se_match.group(2)
+            formula = f"{se_match.group(1)} ~ {se_match.group(3)}"
         self.parsed = parse_formula(formula, data)
         if not self.parsed.blocks:
             raise FormulaError("the formula has no random effects; add a term like (1 | group)")
+        if self.se_column is not None:
+            self.known_se = _known_se(self, data, family)
         self.trials_column = trials
         self.trials = None
         if trials is not None:
@@ -182,7 +197,7 @@ class ModelSpec:
             if family != "binomial":
                 raise ValueError(f"trials are only used by family 'binomial', not {family!r}")
         self.family_info.validate(self.parsed.y, data.index, self.parsed.response, self.trials)
-        _check_structure(self.parsed, gaussian=family == "gaussian")
+        _check_structure(self.parsed, gaussian=family == "gaussian" and self.known_se is None)
         self.block_names = _block_names(self.parsed)
         priors = dict(priors or {})
         if "lkj_eta" in priors and not isinstance(priors["lkj_eta"], Prior):
@@ -198,6 +213,12 @@ class ModelSpec:
         self.parameterization_choice = check_parameterization(parameterization, self.block_names)
 
     # ------------------------------------------------------------------ priors
+    @property
+    def columns_used(self) -> list[str]:
+        """The data columns the model reads (formula, trials, standard errors)."""
+        extra = [c for c in (self.trials_column, self.se_column) if c is not None]
+        return list(dict.fromkeys([*self.parsed.columns_used, *extra]))
+
     def default_priors(self) -> dict[str, Prior]:
         """Weakly informative priors scaled to the data (as rstanarm's defaults).
 
@@ -216,6 +237,8 @@ class ModelSpec:
         pf = self.parsed
         gaussian = self.family == "gaussian"
         sy = (float(np.std(pf.y, ddof=1)) or 1.0) if gaussian else 1.0
+        if self.known_se is not None:  # the spread of the estimates: their SD and their SEs
+            sy = float(np.sqrt(np.var(pf.y, ddof=1) + np.mean(self.known_se**2)))
         loc = self.family_info.intercept_location(pf.y, self.link, self.trials)
         priors: dict[str, Prior] = {}
         for j, name in enumerate(pf.x_names):
@@ -224,7 +247,7 @@ class ModelSpec:
                 priors[name] = Prior("Normal", mu=loc, sigma=2.5 * sy)
             else:
                 priors[name] = Prior("Normal", mu=0.0, sigma=2.5 * sy / sx)
-        if gaussian:
+        if gaussian and self.known_se is None:
             priors["sigma"] = Prior("HalfNormal", sigma=sy)
         priors.update(self.family_info.default_extra_priors())
         for bname, b in zip(self.block_names, pf.blocks, strict=True):
@@ -252,7 +275,7 @@ class ModelSpec:
         """True when the group effects can be integrated out exactly: a Gaussian response
         (identity link) with one grouping factor (per-group cross-products), or several
         factors (crossed, nested) with at most ``MAX_MARGINAL_Q`` group effects in all."""
-        if self.family != "gaussian" or self.link != "identity":
+        if self.family != "gaussian" or self.link != "identity" or self.known_se is not None:
             return False
         return self._single_factor or self.n_group_effects <= self.MAX_MARGINAL_Q
 
@@ -360,6 +383,34 @@ class ModelSpec:
             "y": np.bincount(inverse, weights=pf.y).astype(np.int64),
             "n": np.bincount(inverse, weights=trials).astype(np.int64),
         }
+
+
+def _known_se(spec: ModelSpec, data: pd.DataFrame, family: str) -> np.ndarray:
+    """The standard errors of ``y | se(s) ~ 1 + (1 | g)``, checked."""
+    col = spec.se_column
+    pf = spec.parsed
+    if family != "gaussian":
+        raise FormulaError(
+            f"se({col}) gives known standard errors of a Gaussian response, "
+            f"not of family {family!r}"
+        )
+    if spec.link != "identity":
+        raise FormulaError(f"se({col}) needs the identity link, not {spec.link!r}")
+    if col not in data.columns:
+        raise FormulaError(f"se({col}): {col!r} is not a column of the data")
+    s = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(s) | (s <= 0)
+    if bad.any():
+        raise ValueError(
+            f"column {col!r} (standard errors) must be positive finite numbers; rows "
+            f"{list(data.index[bad][:10])}"
+        )
+    if pf.x_names != ["Intercept"] or len(pf.blocks) != 1 or pf.blocks[0].columns != ["Intercept"]:
+        raise FormulaError(
+            f"known standard errors (se({col})) are supported for one random intercept and "
+            f"no covariates so far: '{pf.response} | se({col}) ~ 1 + (1 | group)'"
+        )
+    return s
 
 
 class _LKJEta(Prior):

@@ -6,6 +6,7 @@ DataFrame's index labels) and the problem.  Nothing is silently dropped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -124,3 +125,19 @@ def conf_level(value: float) -> float:
     if not 0.0 < v < 1.0:
         raise ValueError(f"conf_level must be strictly between 0 and 1, got {value!r}")
     return v
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+
+
+def formula_names(formula: str, *names: str) -> str:
+    """``formula`` when every column name in ``names`` can stand in a formula, else a clear
+    error (the keyword front ends build the formula models from column names)."""
+    for name in names:
+        if not _IDENTIFIER.match(str(name)):
+            raise ValueError(
+                f"column name {name!r}: this model is the formula model {formula!r}, so its "
+                "columns need names made of letters, digits, '_' and '.' (not starting with a "
+                "digit); rename the column"
+            )
+    return formula

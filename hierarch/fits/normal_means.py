@@ -2,24 +2,22 @@
 
 .. math:: y_j \\sim N(\\theta_j, s_j^2), \\qquad \\theta_j \\sim N(\\mu, \\tau^2)
 
-with the ``s_j`` known.  Frequentist: ML or REML for ``(mu, tau)`` on the marginal
-likelihood ``y_j ~ N(mu, tau^2 + s_j^2)``, with the empirical-Bayes group estimates
-``mu + B_j (y_j - mu)``, ``B_j = tau^2 / (tau^2 + s_j^2)``.  Bayesian: a non-centred PyMC
-model sampled with NUTS.
+with the ``s_j`` known: the formula model ``y | se(s) ~ 1 + (1 | g)``.  Frequentist: ML or
+REML for ``(mu, tau)`` on the marginal likelihood ``y_j ~ N(mu, tau^2 + s_j^2)``
+(:func:`hierarch.freq.normal_means.fit_known_se`), with the empirical-Bayes group estimates
+``mu + B_j (y_j - mu)``, ``B_j = tau^2 / (tau^2 + s_j^2)``.  Bayesian: the formula model's
+PyMC graph with the standard errors as data, sampled with NUTS.  Both fits are the formula
+model's (:class:`MixedMLFit`, :class:`MixedBayesFit`) with the meta-analyst's view of them.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hierarch.core.priors import Prior
-from hierarch.fits.base import BayesFit, MLFitSave, ScalarHierarchyReports
+from hierarch.fits.mixed import MixedBayesFit, MixedMLFit
 from hierarch.report import normal_means as report
-from hierarch.report.tau import TauSummary, tau_from_draws, tau_from_estimate
 
 __all__ = ["NormalMeansBayesFit", "NormalMeansML"]
 
@@ -41,9 +39,54 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
-@dataclass
-class NormalMeansML(MLFitSave, ScalarHierarchyReports):
-    """ML/REML fit of the known-SE hierarchy.
+class _NormalMeansView:
+    """What the ML and the Bayesian known-SE fits share: the per-row table of estimates and
+    standard errors, the reports of :mod:`hierarch.report.normal_means`, no ICC and no
+    residual SD."""
+
+    hierarchy = "normal_means"
+
+    @property
+    def group_column(self) -> str:
+        return self.model.parsed.blocks[0].factor
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        """``group``, ``y`` and ``se`` per row (one row per group from ``normal_means``)."""
+        pf = self.model.parsed
+        b = pf.blocks[0]
+        return pd.DataFrame(
+            {
+                "group": np.asarray(b.levels, dtype=object)[b.codes],
+                "y": pf.y,
+                "se": self.model.known_se,
+            }
+        )
+
+    def sigma(self):
+        """No residual SD: the standard errors are given."""
+        raise ValueError(_NO_SIGMA)
+
+    def icc(self):
+        """Not defined: every group has its own within-group variance."""
+        raise ValueError(_NO_ICC)
+
+    def shrinkage(self, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
+        """No / partial / complete pooling per group (:mod:`hierarch.report.normal_means`)."""
+        return report.shrinkage(self)
+
+    def _unsupported(self, *args, **kwargs):
+        raise ValueError(
+            "predict(), ppc(), loo() and coefficients() are not available for the known-SE "
+            "hierarchy yet; see estimates, shrinkage() and new_group()"
+        )
+
+    predict = ppc = loo = coefficients = _unsupported
+
+
+class NormalMeansML(_NormalMeansView, MixedMLFit):
+    """ML/REML fit of the known-SE hierarchy (a :class:`MixedMLFit` of
+    ``y | se(s) ~ 1 + (1 | g)``).
 
     Attributes
     ----------
@@ -55,15 +98,35 @@ class NormalMeansML(MLFitSave, ScalarHierarchyReports):
         (shrunken), ``lower``, ``upper`` (``estimate +/- z sqrt(B_j s_j^2 + (1-B_j)^2 se_mu^2)``).
     """
 
-    method: str
-    groups: pd.DataFrame
-    mu: float
-    se_mu: float
-    tau_estimate: float
-    loglik: float
-    estimates: pd.DataFrame
-    conf_level: float
-    group_column: str = ""
+    @property
+    def mu(self) -> float:
+        return float(self.lmm.beta[0])
+
+    @property
+    def se_mu(self) -> float:
+        return float(self.lmm.se[0])
+
+    @property
+    def tau_estimate(self) -> float:
+        return self.lmm.tau
+
+    @property
+    def loglik(self) -> float:
+        return float(self.lmm.loglik)
+
+    @property
+    def estimates(self) -> pd.DataFrame:
+        codes = self.model.parsed.blocks[0].codes
+        b = self.lmm.ranef[0][codes, 0]
+        cv = self.lmm.condvar[0][codes, 0, 0]
+        tau2 = self.tau_estimate**2
+        B = np.where(tau2 > 0, 1 - cv / np.where(tau2 > 0, tau2, 1.0), 0.0)  # tau^2 W / (1 + ..)
+        est = self.mu + b
+        sd = np.sqrt(cv + (1 - B) ** 2 * self.se_mu**2)
+        z = _z(self.conf_level)
+        return self.groups.assign(
+            pooling_weight=B, estimate=est, lower=est - z * sd, upper=est + z * sd
+        )
 
     @property
     def prediction_int(self) -> tuple[float, float]:
@@ -71,30 +134,12 @@ class NormalMeansML(MLFitSave, ScalarHierarchyReports):
         h = _z(self.conf_level) * np.sqrt(self.tau_estimate**2 + self.se_mu**2)
         return self.mu - h, self.mu + h
 
-    _no_icc = _NO_ICC
-    _no_sigma = _NO_SIGMA
-
     def _check_values(self) -> dict[str, float]:
-        return {"loglik": float(self.loglik), "mu": float(self.mu)}
-
-    def _effects(self):
-        t = self.estimates
-        b = (t["estimate"] - self.mu).to_numpy()
-        return list(t["group"]), b, np.sqrt(t["pooling_weight"] * t["se"] ** 2).to_numpy()
-
-    def shrinkage(self) -> pd.DataFrame:
-        """No / partial / complete pooling per group (:mod:`hierarch.report.normal_means`)."""
-        return report.shrinkage(self)
+        return {"loglik": self.loglik, "mu": self.mu}
 
     def new_group(self, prob: float | None = None) -> pd.DataFrame:
         """A new group's true effect (:func:`hierarch.report.normal_means.new_group`)."""
         return report.new_group(self, prob=prob)
-
-    def tau(self) -> TauSummary:
-        """The between-group SD (``float(fit.tau())`` is the estimate)."""
-        return tau_from_estimate(
-            self.tau_estimate, self.method, scale="data", group=self.group_column
-        )
 
     def __str__(self) -> str:
         pct = f"{100 * self.conf_level:g}%"
@@ -124,67 +169,53 @@ class NormalMeansML(MLFitSave, ScalarHierarchyReports):
     __repr__ = __str__
 
 
-class NormalMeansBayesFit(ScalarHierarchyReports, BayesFit):
-    """Bayesian known-SE hierarchy: InferenceData plus spec."""
+class NormalMeansBayesFit(_NormalMeansView, MixedBayesFit):
+    """Bayesian known-SE hierarchy (a :class:`MixedBayesFit` of ``y | se(s) ~ 1 + (1 | g)``):
+    :meth:`draws` gives ``mu``, ``tau``, ``z`` and ``theta`` (per group) by name."""
 
     model_name = "normal_means"
-    check_vars = ("mu", "tau", "z")
+
+    def __init__(self, idata, spec) -> None:
+        if "formula" not in spec:
+            raise ValueError(
+                "this file holds a known-SE fit saved by an earlier hierarch (before the "
+                "hierarchy became the formula model 'y | se(s) ~ 1 + (1 | g)'): fit it again "
+                "and save it"
+            )
+        super().__init__(idata, spec)
+
+    @property
+    def _bname(self) -> str:
+        return self.spec["blocks"][0]["name"]
 
     def draws(self, name: str) -> np.ndarray:
-        return (
-            self.idata.posterior[name]
-            .stack(sample=("chain", "draw"))
-            .transpose("sample", ...)
-            .values
-        )
+        """Posterior draws (chains and draws flattened into the first axis) of ``mu``,
+        ``tau``, ``z``, ``theta`` or any posterior variable."""
+        post = self.idata.posterior
+        names = {"mu": "beta", "tau": f"sd_{self._bname}", "z": f"z_{self._bname}"}
+        if name in names:
+            x = post[names[name]].values[..., 0]
+            return x.reshape(-1, *x.shape[2:])
+        if name == "theta":
+            b = post[f"b_{self._bname}"].values[..., 0]
+            return b.reshape(-1, b.shape[-1]) + self.draws("mu")[:, None]
+        da = post[name]
+        return da.stack(__sample__=("chain", "draw")).transpose("__sample__", ...).values
 
     @property
     def estimates(self) -> pd.DataFrame:
-        th = self.draws("theta")
+        th = self.draws("theta")[:, self.model.parsed.blocks[0].codes]
         a = (1 - self.conf_level) / 2
         lo, hi = np.quantile(th, [a, 1 - a], axis=0)
-        y = self.idata.observed_data["y"].values
-        s = self.idata.constant_data["se"].values
-        return pd.DataFrame(
-            {
-                "group": self.idata.posterior["group"].values,
-                "y": y,
-                "se": s,
-                "estimate": th.mean(0),
-                "lower": lo,
-                "upper": hi,
-            }
-        )
+        return self.groups.assign(estimate=th.mean(0), lower=lo, upper=hi)
 
     @property
     def mu(self) -> float:
         return float(self.draws("mu").mean())
 
-    _no_icc = _NO_ICC
-    _no_sigma = _NO_SIGMA
-
-    def _hyper(self) -> dict:
-        return {"mu": self.draws("mu"), "tau": self.draws("tau"), "group": self.spec["group"]}
-
-    def _effects(self):
-        b = self.draws("theta") - self.draws("mu")[:, None]
-        return list(self.idata.posterior["group"].values), b.mean(0), b.std(0, ddof=1)
-
-    def shrinkage(self) -> pd.DataFrame:
-        """No / partial / complete pooling per group (:mod:`hierarch.report.normal_means`)."""
-        return report.shrinkage(self)
-
     def new_group(self, random_seed: int | None = None, prob: float | None = None) -> pd.DataFrame:
         """A new group's true effect (:func:`hierarch.report.normal_means.new_group`)."""
         return report.new_group(self, random_seed=random_seed, prob=prob)
-
-    def tau(self, hdi_prob: float | None = None) -> TauSummary:
-        """Posterior summary of the between-group SD (draws and prior included)."""
-        prior = Prior.from_value(self.spec["priors"]["tau"])
-        prob = float(hdi_prob or self.conf_level)
-        return tau_from_draws(
-            self.draws("tau"), prior, prob, scale="data", group=self.spec["group"]
-        )
 
     def __str__(self) -> str:
         a = (1 - self.conf_level) / 2

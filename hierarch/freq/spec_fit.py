@@ -8,6 +8,7 @@ import dataclasses
 from hierarch.core.spec import ModelSpec
 from hierarch.freq.laplace import LAPLACE_FAMILIES, GLMMFit, fit_glmm
 from hierarch.freq.lmm import LMMFit, fit_lmm
+from hierarch.freq.normal_means import fit_known_se
 
 __all__ = ["ML_METHODS", "fit_spec"]
 
@@ -18,8 +19,10 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1) -> LMMFit | GLMMFit:
     """Fit ``spec`` by ``method`` (one of :data:`ML_METHODS`).
 
     ``"reml"`` / ``"ml"``: Gaussian models with the identity link (a known offset moves the
-    response).  ``"laplace"`` / ``"agq"``: the other families; ``"agq"`` (``n_agq`` points,
-    25 when fewer than 2 are asked for) needs a single scalar random effect.
+    response); with known standard errors (``y | se(s) ~ 1 + (1 | g)``),
+    :func:`hierarch.freq.normal_means.fit_known_se`.  ``"laplace"`` / ``"agq"``: the other
+    families; ``"agq"`` (``n_agq`` points, 25 when fewer than 2 are asked for) needs a single
+    scalar random effect.
     """
     pf = spec.parsed
     if method in ("reml", "ml"):
@@ -28,11 +31,17 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1) -> LMMFit | GLMMFit:
                 f"method {method!r} fits linear mixed models; for family "
                 f"{spec.family!r} use method='laplace' or 'agq'"
             )
+        if spec.known_se is not None:  # y | se(s) ~ 1 + (1 | g)
+            return fit_known_se(pf, spec.known_se, reml=method == "reml")
         if pf.offset is not None:  # a known offset moves the response
             pf = dataclasses.replace(pf, y=pf.y - pf.offset)
         return fit_lmm(pf, reml=method == "reml")
     if method not in ("laplace", "agq"):
         raise ValueError(f"method must be one of {', '.join(ML_METHODS)}, got {method!r}")
+    if spec.known_se is not None:
+        raise ValueError(
+            f"method {method!r} is for GLMMs; the known-SE hierarchy is fitted by 'reml' or 'ml'"
+        )
     if method == "agq" and n_agq < 2:
         n_agq = 25
     if method == "laplace":

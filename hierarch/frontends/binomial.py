@@ -3,7 +3,6 @@ multilevel; maximum likelihood or Bayesian)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -60,20 +59,10 @@ def _pooled(m_tot: int, n_tot: int, conf_level: float) -> PooledBinomial:
     return PooledBinomial(int(m_tot), int(n_tot), float(p), ci, conf_level, how)
 
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
-
-
 def multilevel_formula(successes: str, trials: str, group: str) -> str:
     """The formula model of the binomial hierarchy: ``m | trials(n) ~ 1 + (1 | g)``."""
-    for name in (successes, trials, group):
-        if not _IDENTIFIER.match(str(name)):
-            raise ValueError(
-                f"column name {name!r}: a multilevel binomial model is the formula model "
-                f"'{successes} | trials({trials}) ~ 1 + (1 | {group})', so its columns need "
-                "names made of letters, digits, '_' and '.' (not starting with a digit); "
-                "rename the column"
-            )
-    return f"{successes} | trials({trials}) ~ 1 + (1 | {group})"
+    formula = f"{successes} | trials({trials}) ~ 1 + (1 | {group})"
+    return v.formula_names(formula, successes, trials, group)
 
 
 def _multilevel(successes, trials, group, data, priors=None) -> Model:

@@ -19,6 +19,7 @@ from hierarch.bayes.sampling import SamplerSettings, sample
 from hierarch.core.spec import ModelSpec
 from hierarch.fits.base import record_call, register_refit
 from hierarch.fits.mixed import MixedBayesFit, ml_fit, store_data
+from hierarch.fits.normal_means import NormalMeansBayesFit, NormalMeansML
 from hierarch.freq.spec_fit import ML_METHODS, fit_spec
 
 __all__ = ["Model", "model"]
@@ -81,12 +82,16 @@ class Model(ModelSpec):
             whenever it is exact (Gaussian response, one grouping factor).
         """
         if method in ML_METHODS:
-            fit = ml_fit(self, fit_spec(self, method, n_agq), conf_level)
+            result = fit_spec(self, method, n_agq)
+            if self.known_se is not None:  # the known-SE hierarchy
+                fit = NormalMeansML(self, result, conf_level)
+            else:
+                fit = ml_fit(self, result, conf_level)
             return record_call(
                 fit,
                 "model",
                 self.data,
-                [*self.parsed.columns_used, self.trials_column],
+                self.columns_used,
                 formula=self.formula,
                 family=self.family,
                 link=self.link,
@@ -102,7 +107,11 @@ class Model(ModelSpec):
             )
         settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
         idata, spec = self.sample_posterior(settings, conf_level, marginalize, progressbar)
-        fit = MixedBayesFit(idata, spec)
+        if self.known_se is not None:
+            spec["model"] = "normal_means"
+            fit = NormalMeansBayesFit(idata, spec)
+        else:
+            fit = MixedBayesFit(idata, spec)
         fit._model = self
         fit.diagnostics(warn=True, stacklevel=4)
         return fit
@@ -137,8 +146,7 @@ class Model(ModelSpec):
         )
         if marginalize:
             add_group_effects(self, idata, random_seed)
-        cols = self.parsed.columns_used + ((self.trials_column,) if self.trials_column else ())
-        store_data(idata, self.data, cols)
+        store_data(idata, self.data, self.columns_used)
         spec = {
             "model": "mixed",
             "formula": self.formula,

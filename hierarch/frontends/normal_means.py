@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hierarch.bayes.normal_means import build_normal_means_pymc, default_priors
-from hierarch.bayes.sampling import SamplerSettings, sample
+from hierarch.bayes.sampling import SamplerSettings
 from hierarch.core import validate as v
 from hierarch.core.priors import resolve_priors
 from hierarch.fits.base import record_call, register_refit
 from hierarch.fits.normal_means import NormalMeansBayesFit, NormalMeansML
-from hierarch.freq.normal_means import fit_known_se
+from hierarch.freq.spec_fit import fit_spec
+from hierarch.frontends.mixed import Model
 
 __all__ = ["normal_means"]
 
@@ -52,7 +52,15 @@ def normal_means(
     method : {"reml", "ml", "bayes"}
     conf_level : float
     priors : dict, optional
-        Bayesian: overrides for ``mu`` and ``tau`` (defaults scaled to the data).
+        Bayesian: overrides for ``mu`` and ``tau`` (defaults scaled to the data:
+        ``mu ~ Normal(mean(y), 2.5 scale)``, ``tau ~ HalfNormal(scale)``,
+        ``scale = sqrt(var(y) + mean(s^2))``).
+
+    Returns
+    -------
+    NormalMeansML or NormalMeansBayesFit
+        Fits of the formula model ``estimate | se(se) ~ 1 + (1 | group)`` (``hierarch.model``
+        builds the same spec), with the meta-analyst's attributes and printout.
     draws, tune, chains, target_accept, sampler, random_seed, progressbar
         NUTS settings (Bayesian only; ``target_accept`` defaults to 0.95 since few groups
         make a funnel likely).
@@ -89,19 +97,12 @@ def normal_means(
         raise ValueError(f"column {group!r} must have one row per group; repeated in rows {dup}")
     if len(data) < 2:
         raise ValueError("normal_means needs at least 2 groups")
-    y = data[estimate].to_numpy(dtype=float)
-    labels = data[group].tolist()
-    groups = pd.DataFrame({"group": labels, "y": y, "se": s})
+    if method not in ("ml", "reml", "bayes"):
+        raise ValueError(f"method must be 'reml', 'ml' or 'bayes', got {method!r}")
+    formula = v.formula_names(f"{estimate} | se({se}) ~ 1 + (1 | {group})", estimate, se, group)
+    spec = Model(formula, data, parameterization="non-centred")
     if method in ("ml", "reml"):
-        tau, mu, se_mu, ll = fit_known_se(y, s, method == "reml")
-        B = tau**2 / (tau**2 + s**2)
-        est = mu + B * (y - mu)
-        sd = np.sqrt(B * s**2 + (1 - B) ** 2 * se_mu**2)
-        z = _z(conf_level)
-        table = groups.assign(
-            pooling_weight=B, estimate=est, lower=est - z * sd, upper=est + z * sd
-        )
-        fit = NormalMeansML(method, groups, mu, se_mu, tau, ll, table, conf_level, group)
+        fit = NormalMeansML(spec, fit_spec(spec, method), conf_level)
         return record_call(
             fit,
             "normal_means",
@@ -113,25 +114,22 @@ def normal_means(
             method=method,
             conf_level=conf_level,
         )
-    if method != "bayes":
-        raise ValueError(f"method must be 'reml', 'ml' or 'bayes', got {method!r}")
-    pri = resolve_priors(default_priors(y, s), priors)
-    model = build_normal_means_pymc(y, s, labels, pri)
     settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
-    idata, backend = sample(model, settings, progressbar=progressbar)
-    spec = {
-        "model": "normal_means",
-        "estimate": estimate,
-        "se": se,
-        "group": group,
-        "conf_level": conf_level,
-        "priors": {k: p.to_dict() for k, p in pri.items()},
-        "sampler": settings.to_dict(),
-        "backend": backend,
-        "parameterization": "non-centred",
-    }
-    fit = NormalMeansBayesFit(idata, spec)
-    fit.diagnostics(warn=True, stacklevel=4)
+    bname = spec.block_names[0]
+    defaults = {"mu": spec.priors["Intercept"], "tau": spec.priors[f"sd_{bname}"]}
+    if priors:  # immr's names (mu, tau) as the formula model's (Intercept, sd)
+        pri = resolve_priors(defaults, priors)
+        spec = Model(
+            formula,
+            data,
+            priors={"Intercept": pri["mu"], f"sd_{bname}": pri["tau"]},
+            parameterization="non-centred",
+        )
+    idata, fspec = spec.sample_posterior(settings, conf_level, progressbar=progressbar)
+    fspec.update(model="normal_means", estimate=estimate, se=se, group=group)
+    fit = NormalMeansBayesFit(idata, fspec)
+    fit._model = spec
+    fit.diagnostics(warn=True, stacklevel=3)
     return fit
 
 

@@ -15,6 +15,8 @@ def _model_kind(fit) -> str:
     """``binomial``, ``normal_means`` or ``mixed``, read off the fit's own attributes."""
     if getattr(fit, "kind", None) == "multilevel":  # binomial_model(..., multilevel=True)
         return "binomial"
+    if getattr(fit, "hierarchy", None) == "normal_means":
+        return "normal_means"
     spec = getattr(fit, "spec", None)
     if spec is not None:
         return spec["model"]
