@@ -1,5 +1,7 @@
-"""The PyMC graph of the binomial hierarchy (pooled, unpooled, multilevel) and its default
-priors."""
+"""The PyMC graphs of the pooled and unpooled binomial models, and the default priors of the
+binomial hierarchy (the multilevel model is the formula model ``m | trials(n) ~ 1 + (1 | g)``,
+built by :func:`hierarch.bayes.graphs.build`, with ``mu`` its intercept and ``tau`` its group
+SD)."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def build_binomial_pymc(
 
     Parameters
     ----------
-    kind : {"pooled", "unpooled", "multilevel"}
+    kind : {"pooled", "unpooled"}
     successes, trials : ndarray
         Counts per group (already aggregated); for ``"pooled"`` a single total each.
     groups : list, optional
@@ -47,15 +49,19 @@ def build_binomial_pymc(
     Returns
     -------
     pymc.Model
-        Multilevel: ``logit(theta_j) = mu + tau * z_j`` with ``z_j ~ N(0, 1)`` (non-centred).
 
     Examples
     --------
     >>> import numpy as np
-    >>> m = build_binomial_pymc("multilevel", np.array([1, 4]), np.array([10, 12]), ["a", "b"])
+    >>> m = build_binomial_pymc("unpooled", np.array([1, 4]), np.array([10, 12]), ["a", "b"])
     >>> sorted(v for v in m.named_vars if not v.startswith("prior_"))
-    ['logit_theta', 'mu', 'tau', 'theta', 'trials', 'y', 'y_obs', 'z']
+    ['logit_theta', 'theta', 'trials', 'y', 'y_obs']
     """
+    if kind not in ("pooled", "unpooled"):
+        raise ValueError(
+            f"kind must be 'pooled' or 'unpooled', got {kind!r} (the multilevel model is the "
+            "formula model 'm | trials(n) ~ 1 + (1 | g)')"
+        )
     priors = resolve_priors(DEFAULT_PRIORS[kind], priors)
     if kind == "pooled":
         with pm.Model() as model:
@@ -68,13 +74,7 @@ def build_binomial_pymc(
     coords = {"group": list(groups)}
     with pm.Model(coords=coords) as model:
         trials_ = pm.Data("trials", np.asarray(trials, dtype=np.int64), dims="group")
-        if kind == "unpooled":
-            eta = priors["logit_theta"].create("logit_theta", dims="group")
-        else:
-            mu = priors["mu"].create("mu")
-            tau = priors["tau"].create("tau")
-            z = pm.Normal("z", 0.0, 1.0, dims="group")
-            eta = pm.Deterministic("logit_theta", mu + tau * z, dims="group")
+        eta = priors["logit_theta"].create("logit_theta", dims="group")
         theta = pm.Deterministic("theta", pm.math.invlogit(eta), dims="group")
         y = pm.Data("y_obs", np.asarray(successes, dtype=np.int64), dims="group")
         pm.Binomial("y", n=trials_, p=theta, observed=y, dims="group")

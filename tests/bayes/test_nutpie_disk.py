@@ -15,16 +15,14 @@ SHORT = {"draws": 50, "tune": 50, "chains": 2, "progress_bar": False}
 
 
 def _rats_model(rats):
-    from hierarch.bayes.binomial import build_binomial_pymc
-
-    return build_binomial_pymc(
-        "multilevel", rats["m"].to_numpy(), rats["n"].to_numpy(), list(rats.index)
-    )
+    return hierarch.model(
+        "m | trials(n) ~ 1 + (1 | batch)", rats, family="binomial", parameterization="non-centred"
+    ).build()
 
 
 def _draws(compiled, seed):
     post = nutpie.sample(compiled, seed=seed, **SHORT).posterior
-    return {v: post[v].values for v in ("mu", "tau", "theta")}
+    return {v: post[v].values for v in ("beta", "sd_batch", "b_batch")}
 
 
 def _logp_grad(compiled, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -79,17 +77,17 @@ def test_cached_wrappers_load_and_give_nutpies_own_density(rats, seed, key):
     assert again.compiled_logp_func._cache_hits == 1  # loaded from disk
     assert again.compiled_expand_func._cache_hits == 1
     n_dim = own.n_dim
-    assert first.n_dim == again.n_dim == n_dim == 2 + len(rats)  # mu, log tau, z
+    assert first.n_dim == again.n_dim == n_dim == 2 + len(rats)  # intercept, log sd, z
     for compiled in (first, again):
         _assert_same_density(compiled, own, n_dim, seed)
     # the expand wrapper (the draws nutpie stores) and a real run: same shapes, finite, and
-    # a posterior mean of mu within 0.1 of nutpie's own run (its posterior SD is ~0.11; two
-    # runs of 2 x 50 draws from one seed on the same density stay far closer than that)
+    # a posterior mean of the intercept within 0.1 of nutpie's own run (its posterior SD is
+    # ~0.11; two runs of 2 x 50 draws from one seed on the same density stay far closer)
     reference = _draws(own, seed)
     draws = _draws(again, seed)
     for v in reference:
         assert draws[v].shape == reference[v].shape and np.isfinite(draws[v]).all()
-    assert abs(draws["mu"].mean() - reference["mu"].mean()) < 0.1
+    assert abs(draws["beta"].mean() - reference["beta"].mean()) < 0.1
     # new data through nutpie's own ``with_data`` reach the loaded code
     m2 = rats["m"].to_numpy() // 2
     _assert_same_density(again.with_data(y_obs=m2), own.with_data(y_obs=m2), n_dim, seed + 1)
@@ -139,7 +137,7 @@ def test_disk_cache_can_be_switched_off(rats, seed, monkeypatch):
         chains=2,
         progressbar=False,
     )
-    assert calls == [] and fit.idata.posterior["mu"].shape == (2, 50)
+    assert calls == [] and fit.idata.posterior["beta"].shape == (2, 50, 1)
     monkeypatch.setenv("HIERARCH_DISK_CACHE", "1")
     sampling.clear_compiled_cache()
     hierarch.binomial_model(
@@ -183,5 +181,5 @@ def test_a_broken_disk_cache_falls_back_to_nutpie(rats, seed, monkeypatch):
             chains=2,
             progressbar=False,
         )
-    assert fit.idata.posterior["mu"].shape == (2, 50)
+    assert fit.idata.posterior["beta"].shape == (2, 50, 1)
     sampling.clear_compiled_cache()

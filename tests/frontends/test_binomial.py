@@ -165,42 +165,46 @@ def test_input_is_not_modified(df):
 
 
 # ------------------------------------------------------------------ PyMC graphs (no sampling)
-def test_multilevel_graph_is_non_centred_with_named_coords():
-    model = build_binomial_pymc(
-        "multilevel", np.array([1, 4, 2]), np.array([10, 12, 9]), ["x", "y", "z"]
-    )
-    assert model.coords["group"] == ("x", "y", "z")
-    assert {v.name for v in model.free_RVs} == {"mu", "tau", "z"}
-    assert model.named_vars_to_dims["theta"] == ("group",)
-    assert model.named_vars_to_dims["y"] == ("group",)
-    # non-centred: z is standard normal and logit_theta is deterministic
-    assert "logit_theta" in {d.name for d in model.deterministics}
+def test_multilevel_graph_is_the_formula_models_non_centred_graph(rats):
+    """binomial_model's multilevel model is m | trials(n) ~ 1 + (1 | batch), non-centred,
+    with immr's priors as the intercept's and the group SD's."""
+    from hierarch.frontends.binomial import _multilevel
+
+    pri = {k: p for k, p in DEFAULT_PRIORS["multilevel"].items()}
+    spec = _multilevel("m", "n", "batch", rats, pri)
+    assert spec.formula == "m | trials(n) ~ 1 + (1 | batch)"
+    assert spec.parameterization == {"batch": "non-centred"}
+    assert spec.priors["Intercept"] == pri["mu"] and spec.priors["sd_batch"] == pri["tau"]
+    model = spec.build()
+    assert {v.name for v in model.free_RVs} == {"beta", "sd_batch", "z_batch"}
+    assert list(model.coords["batch"]) == sorted(rats["batch"].unique().tolist())
+    with pytest.raises(ValueError, match="'pooled' or 'unpooled'"):
+        build_binomial_pymc("multilevel", np.array([1, 4]), np.array([10, 12]), ["a", "b"])
 
 
-def test_default_and_overridden_priors():
+def test_default_and_overridden_priors(rats):
+    from hierarch.core.priors import resolve_priors
+    from hierarch.frontends.binomial import _multilevel
+
     assert str(DEFAULT_PRIORS["multilevel"]["tau"]) == "HalfNormal(sigma=1)"
-    model = build_binomial_pymc(
-        "multilevel",
-        np.array([1, 4]),
-        np.array([10, 12]),
-        ["a", "b"],
-        priors={"tau": {"dist": "Exponential", "lam": 2.0}},
-    )
-    tau = model["tau"]
-    assert tau.owner.op.name == "exponential"
+    pri = resolve_priors(DEFAULT_PRIORS["multilevel"], {"tau": {"dist": "Exponential", "lam": 2}})
+    model = _multilevel("m", "n", "batch", rats, pri).build()
+    assert model["sd_batch"].owner.op.name == "exponential"
 
 
-def test_unknown_prior_name_or_distribution():
+def test_unknown_prior_name_or_distribution(rats):
     with pytest.raises(
         ValueError,
         match="no parameter named 'sigma' has a prior in this model; "
         "parameters with priors: mu, tau",
     ):
-        build_binomial_pymc(
-            "multilevel",
-            np.array([1]),
-            np.array([2]),
-            ["a"],
+        hierarch.binomial_model(
+            "m",
+            "n",
+            "batch",
+            rats,
+            multilevel=True,
+            method="bayes",
             priors={"sigma": hierarch.Prior("HalfNormal", sigma=1)},
         )
     with pytest.raises(ValueError, match="unknown prior distribution 'Gaussian'"):
