@@ -4,7 +4,11 @@ The fit protocol
 ----------------
 Every fit of a hierarchy, from every front end (``binomial_model(..., multilevel=True)``,
 ``normal_means``, ``hierarch.model``), frequentist or Bayesian, answers the same calls with
-the same table columns:
+the same table columns.  There is one path: the keyword front ends build the formula model's
+spec (``m | trials(n) ~ 1 + (1 | g)``, ``y | se(s) ~ 1 + (1 | g)``), and their fits are the
+formula fits (:class:`~hierarch.fits.mixed.MixedMLFit`, ``GLMMMLFit``, ``MixedBayesFit``)
+with the immr or meta-analysis attributes and printouts added
+(:mod:`hierarch.fits.binomial`, :mod:`hierarch.fits.normal_means`).
 
 - ``method``: ``"ml"``, ``"reml"``, ``"laplace"``, ``"agq"`` or ``"bayes"``; ``conf_level``;
 - ``fixed_effects()``: indexed by ``coef``; ``estimate``, ``lower``, ``upper``, with ``se``
@@ -52,14 +56,12 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from hierarch.bayes.diagnostics import Diagnostics, check_convergence
 
 __all__ = [
     "BayesFit",
     "MLFitSave",
-    "ScalarHierarchyReports",
     "load_fit",
     "record_call",
     "register_refit",
@@ -235,92 +237,3 @@ def load_fit(path: str | Path):
     if cls is None:
         raise ValueError(f"{path}: unknown hierarch model type {spec.get('model')!r}")
     return cls(idata, spec)
-
-
-class ScalarHierarchyReports:
-    """The fit protocol's tables for a hierarchy with one random intercept per group
-    (``binomial_model(..., multilevel=True)``, ``normal_means``), in the columns of the
-    formula models' fits.  A fit supplies :meth:`_hyper` (the grand mean ``mu`` and the
-    between-group SD ``tau``, as draws or estimates) and :meth:`_effects` (the group
-    effects ``b_j = theta_j - mu`` on the same scale)."""
-
-    #: the family's latent-scale residual variance, for the ICC (None: not defined)
-    _latent_variance: float | None = None
-    _no_icc = "the ICC is not defined for this hierarchy"
-
-    def _hyper(self) -> dict[str, Any]:
-        """ML fits: the estimates ``mu`` (with ``se_mu``) and ``tau_estimate``; Bayesian
-        fits override this with posterior draws (and no ``se_mu``)."""
-        return {
-            "mu": self.mu,
-            "se_mu": self.se_mu,
-            "tau": self.tau_estimate,
-            "group": self.group_column,
-        }
-
-    def _effects(self) -> tuple[list, np.ndarray, np.ndarray | None]:  # pragma: no cover
-        raise NotImplementedError
-
-    def _row(self, x, se: float | None = None) -> dict[str, float]:
-        """Estimate and interval: from draws (Bayes) or from an estimate and its SE (ML)."""
-        level = self.conf_level
-        if se is None:  # posterior draws
-            x = np.asarray(x, dtype=float)
-            lo, hi = np.quantile(x, [(1 - level) / 2, (1 + level) / 2])
-            return {"estimate": x.mean(), "sd": x.std(ddof=1), "lower": lo, "upper": hi}
-        z = float(stats.norm.ppf(0.5 + level / 2))
-        return {"estimate": float(x), "se": se, "lower": x - z * se, "upper": x + z * se}
-
-    def fixed_effects(self) -> pd.DataFrame:
-        """The grand mean ``mu`` (the model's only fixed effect, ``Intercept``)."""
-        h = self._hyper()
-        row = self._row(h["mu"], h.get("se_mu"))
-        return pd.DataFrame([row], index=pd.Index(["Intercept"], name="coef"))
-
-    def group_sds(self) -> pd.DataFrame:
-        """The between-group SD, in the formula fits' columns."""
-        h = self._hyper()
-        est = {"estimate": float(h["tau"])} if h.get("se_mu") is not None else self._row(h["tau"])
-        return pd.DataFrame([{"group": h["group"], "effect": "Intercept", "kind": "group", **est}])
-
-    _no_sigma = "this hierarchy has no residual SD"
-
-    def sigma(self):
-        """No residual SD to estimate: binomial counts have none, and the known-SE
-        hierarchy takes its within-group SDs (the standard errors) as given."""
-        raise ValueError(self._no_sigma)
-
-    def correlations(self) -> pd.DataFrame:
-        """No correlated effects in this hierarchy: an empty table."""
-        return pd.DataFrame(columns=["group", "var1", "var2", "estimate"])
-
-    def ranef(self) -> dict[str, pd.DataFrame]:
-        """Group effects ``b_j`` (conditional modes with conditional SDs ``se_Intercept`` for
-        ML; posterior means with posterior SDs ``sd_Intercept`` for Bayes), by factor."""
-        labels, b, spread = self._effects()
-        h = self._hyper()
-        col = "se_Intercept" if h.get("se_mu") is not None else "sd_Intercept"
-        index = pd.Index(labels, name=h["group"])
-        return {h["group"]: pd.DataFrame({"Intercept": b, col: spread}, index=index)}
-
-    def coef(self) -> dict[str, pd.DataFrame]:
-        """Per-group intercepts ``mu + b_j`` (lme4's ``coef``), by factor."""
-        labels, b, _ = self._effects()
-        h = self._hyper()
-        mu = float(np.mean(h["mu"]))
-        return {
-            h["group"]: pd.DataFrame({"Intercept": mu + b}, index=pd.Index(labels, name=h["group"]))
-        }
-
-    def icc(self) -> pd.DataFrame:
-        """``tau^2 / (tau^2 + v)`` with ``v`` the latent-scale variance (binomial, logit:
-        ``pi^2 / 3``; Nakagawa et al. 2017)."""
-        if self._latent_variance is None:
-            raise ValueError(self._no_icc)
-        h = self._hyper()
-        x = np.asarray(h["tau"], dtype=float) ** 2
-        x = x / (x + self._latent_variance)
-        if h.get("se_mu") is not None:
-            return pd.DataFrame([{"group": h["group"], "icc": float(x)}])
-        row = self._row(x)
-        return pd.DataFrame([{"group": h["group"], "icc": row.pop("estimate"), **row}])

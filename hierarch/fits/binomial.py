@@ -95,7 +95,6 @@ class _MultilevelBinomialView:
     :class:`MixedBayesFit`): every protocol table comes from there."""
 
     kind = "multilevel"
-    _latent_variance = np.pi**2 / 3  # logistic: the ICC on the latent scale
 
     @property
     def group_column(self) -> str:
