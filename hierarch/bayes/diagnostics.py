@@ -33,11 +33,29 @@ class Diagnostics:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def failed(self) -> list[str]:
+        """The checks that failed, each with the parameters that failed it."""
+        t = self.table
+        out = []
+        bad = t.index[t["r_hat_max"] > RHAT_MAX].tolist()
+        if bad:
+            out.append(f"R-hat above {RHAT_MAX} for {', '.join(bad)}")
+        bad = t.index[(t["ess_bulk_min"] < ESS_MIN) | (t["ess_tail_min"] < ESS_MIN)].tolist()
+        if bad:
+            out.append(f"ESS below {ESS_MIN} for {', '.join(bad)}")
+        if self.divergences:
+            out.append(f"{self.divergences} divergent transitions")
+        return out
+
     def __str__(self) -> str:
-        head = (
-            f"Convergence: {'OK' if self.ok else 'PROBLEMS'} "
-            f"(R-hat <= {RHAT_MAX}, bulk and tail ESS >= {ESS_MIN}, no divergences)"
-        )
+        if self.ok:
+            head = (
+                f"Convergence: OK (R-hat <= {RHAT_MAX}, bulk and tail ESS >= {ESS_MIN}, "
+                "no divergences)"
+            )
+        else:
+            head = "Convergence: FAILED (" + "; ".join(self.failed) + ")"
         lines = [head, f"  divergent transitions: {self.divergences} of {self.n_draws} draws"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)

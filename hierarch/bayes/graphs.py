@@ -57,7 +57,7 @@ def _beta(spec, pm):
     pf, pri = spec.parsed, spec.priors
     mus = np.array([pri[n].params["mu"] for n in pf.x_names])
     sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
-    if all(pri[n].dist == "Normal" for n in pf.x_names):
+    if all(pri[n].dist == "Normal" and set(pri[n].params) == {"mu", "sigma"} for n in pf.x_names):
         return pm.Normal("beta", mu=mus, sigma=sds, dims="coef")
     beta = pm.math.stack([pri[n].create(f"beta_{n}") for n in pf.x_names])
     return pm.Deterministic("beta", beta, dims="coef")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import math
+import numbers
 import os
 import sys
 import warnings
@@ -57,6 +59,26 @@ _SAMPLERS = ("auto", "pymc", "nutpie", "numpyro")
 _DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4}
 
 
+def _count(value: Any, name: str, minimum: int) -> int:
+    """A whole number of at least ``minimum`` (draws, tune, chains, seeds), or a clear error
+    naming the setting."""
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
 @dataclass
 class SamplerSettings:
     """NUTS settings, recorded in every fit.
@@ -78,9 +100,30 @@ class SamplerSettings:
 
     def __post_init__(self) -> None:
         for name, default in _DEFAULTS.items():
-            if getattr(self, name) is None:
+            value = getattr(self, name)
+            where = f"{name}"
+            if value is None:
                 env = os.environ.get(f"HIERARCH_{name.upper()}")
-                setattr(self, name, int(env) if env else default)
+                value, where = (
+                    (env, f"environment variable HIERARCH_{name.upper()}")
+                    if env
+                    else (
+                        default,
+                        name,
+                    )
+                )
+            setattr(self, name, _count(value, where, minimum=0 if name == "tune" else 1))
+        ta = self.target_accept
+        if isinstance(ta, bool) or not isinstance(ta, numbers.Real) or not 0 < float(ta) < 1:
+            raise ValueError(
+                f"target_accept must be a number strictly between 0 and 1 (the target "
+                f"acceptance rate of NUTS, e.g. 0.9 or 0.95), got {ta!r}"
+            )
+        self.target_accept = float(ta)
+        if self.random_seed is not None:
+            self.random_seed = _count(self.random_seed, "random_seed", minimum=0)
+        if not isinstance(self.sampler, str):
+            raise ValueError(f"sampler must be a name such as 'auto', got {self.sampler!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

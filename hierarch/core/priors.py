@@ -2,12 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Prior", "resolve_priors"]
+__all__ = ["Prior", "check_positive_support", "resolve_priors"]
+
+
+#: parameters that are scales, rates, shapes or degrees of freedom in every PyMC
+#: distribution that has them (a non-positive value is never a distribution)
+_POSITIVE_PARAMETERS = frozenset({"sigma", "tau", "lam", "scale", "nu", "beta", "alpha", "b"})
+#: distributions whose support is (0, inf) or [0, inf) whatever their parameters
+_POSITIVE_SUPPORT = frozenset(
+    {
+        "HalfNormal",
+        "HalfStudentT",
+        "HalfCauchy",
+        "HalfFlat",
+        "Exponential",
+        "Gamma",
+        "InverseGamma",
+        "LogNormal",
+        "Lognormal",
+        "Weibull",
+        "ChiSquared",
+        "Pareto",
+        "Wald",
+    }
+)
+
+
+def _parameter_names(cls) -> list[str]:
+    import inspect
+
+    sig = inspect.signature(cls.dist)
+    return [
+        p.name
+        for p in sig.parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "cls"
+    ]
 
 
 class Prior:
@@ -35,10 +69,27 @@ class Prior:
         if cls is None or not hasattr(cls, "dist"):
             raise ValueError(f"unknown prior distribution {dist!r}: not a PyMC distribution")
         self.dist = str(dist)
-        self.params = {
-            k: [float(x) for x in v] if isinstance(v, list | tuple | np.ndarray) else float(v)
-            for k, v in params.items()
-        }
+        allowed = _parameter_names(cls)
+        unknown = [k for k in params if k not in allowed]
+        if unknown:
+            raise ValueError(
+                f"Prior({dist!r}): unknown parameter {', '.join(map(repr, unknown))}; "
+                f"{dist} takes {', '.join(allowed)} (PyMC's names)"
+            )
+        self.params = {}
+        for k, v in params.items():
+            try:
+                value = (
+                    [float(x) for x in v] if isinstance(v, list | tuple | np.ndarray) else float(v)
+                )
+            except (TypeError, ValueError):
+                raise ValueError(f"Prior({dist!r}): {k} must be a number, got {v!r}") from None
+            values = np.atleast_1d(value)
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"Prior({dist!r}): {k} must be finite, got {v!r}")
+            if k in _POSITIVE_PARAMETERS and np.any(values <= 0):
+                raise ValueError(f"Prior({dist!r}): {k} must be positive, got {v!r}")
+            self.params[k] = value
 
     def _args(self) -> str:
         def fmt(v):
@@ -98,10 +149,38 @@ class Prior:
         return np.exp(pm.logp(rv, np.asarray(x, dtype=float)).eval())
 
 
+def check_positive_support(prior: Prior, name: str) -> None:
+    """An SD, a scale or a shape needs a prior on the positive numbers: raise a clear error
+    when ``prior`` puts mass on values of 0 or below (checked from its log density)."""
+    if prior.dist in _POSITIVE_SUPPORT:
+        return
+    import pymc as pm
+
+    try:
+        rv = getattr(pm, prior.dist).dist(**prior._np_params())
+        points = np.array([-1e-8, -1e-3, -1.0, -1e3])
+        if rv.ndim:  # a vector prior: check every element at each point
+            points = points[:, None] * np.ones(rv.type.shape[-1] or 1)
+        logp = np.asarray([pm.logp(rv, x).eval() for x in points], dtype=float)
+    except Exception:  # pragma: no cover - a distribution PyMC cannot evaluate here
+        return
+    if np.any(np.isfinite(logp)):
+        raise ValueError(
+            f"the prior for {name!r} is {prior}, which puts mass on negative values; {name!r} "
+            "is a standard deviation, scale or shape and needs a prior on the positive "
+            "numbers, e.g. HalfNormal(sigma=...), Exponential(lam=...) or "
+            "TruncatedNormal(lower=0, ...)"
+        )
+
+
 def resolve_priors(
-    defaults: Mapping[str, Prior], overrides: Mapping[str, Any] | None
+    defaults: Mapping[str, Prior],
+    overrides: Mapping[str, Any] | None,
+    positive: Collection[str] = (),
 ) -> dict[str, Prior]:
-    """Merge user overrides into the default priors, rejecting unknown parameter names."""
+    """Merge user overrides into the default priors, rejecting unknown parameter names and,
+    for the parameters in ``positive`` (SDs, scales, shapes), priors with mass at or below
+    zero."""
     priors = dict(defaults)
     for key, value in (overrides or {}).items():
         if key not in defaults:
@@ -110,4 +189,6 @@ def resolve_priors(
                 f"parameters with priors: {', '.join(defaults)}"
             )
         priors[key] = Prior.from_value(value)
+        if key in positive:
+            check_positive_support(priors[key], key)
     return priors

@@ -207,7 +207,10 @@ class ModelSpec:
             sd = Prior.from_value(priors.pop("sd"))
             for bname in self.block_names:
                 priors.setdefault(f"sd_{bname}", sd)
-        self.priors = resolve_priors(self.default_priors(), priors)
+        defaults = self.default_priors()
+        positive = {k for k in defaults if k == "sigma" or k.startswith("sd_")}
+        positive |= set(self.family_info.default_extra_priors())
+        self.priors = resolve_priors(defaults, priors, positive=positive)
         #: "auto" or a per-block dict of "centred" / "non-centred" (checked here; "auto" is
         #: resolved by the Bayesian engine, :func:`hierarch.bayes.parameterization.choose`)
         self.parameterization_choice = check_parameterization(parameterization, self.block_names)
@@ -417,8 +420,17 @@ class _LKJEta(Prior):
     """The LKJ shape parameter: a fixed value, not a distribution."""
 
     def __init__(self, value: float = 2.0) -> None:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"lkj_eta must be a positive number, got {value!r}") from None
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(
+                f"lkj_eta must be a positive number (1: uniform over correlation matrices, "
+                f"above 1: toward no correlation), got {value!r}"
+            )
         self.dist = "LKJ"
-        self.params = {"value": float(value)}
+        self.params = {"value": value}
 
 
 def is_observation_level(block, parsed) -> bool:

@@ -259,7 +259,13 @@ class _LMM:
         }
 
     def deviance(self, theta):
-        s = self.solve(theta)
+        try:
+            s = self.solve(theta)
+        except np.linalg.LinAlgError:
+            # far out (very large theta) the fixed-effect cross-product X'X - RZX'RZX loses
+            # its positive definiteness to rounding: no finite deviance there, so the
+            # optimisers step back (issue 11: (x || g) on ordinary data)
+            return np.inf
         ldL2 = s["ldL2"]
         if self.reml:
             ldRX2 = 2 * np.sum(np.log(np.abs(np.diag(s["RX"]))))
@@ -299,7 +305,10 @@ def fit_lmm(pf: ParsedFormula, reml: bool = True) -> LMMFit:
     opts_nm = {"xatol": 1e-8, "fatol": 1e-10, "maxfev": 3000}
 
     def lbfgs(x):
-        return optimize.minimize(m.deviance, x, method="L-BFGS-B", bounds=bounds, options=opts_lb)
+        with np.errstate(invalid="ignore"):  # inf - inf in finite differences next to an inf
+            return optimize.minimize(
+                m.deviance, x, method="L-BFGS-B", bounds=bounds, options=opts_lb
+            )
 
     def nelder_mead(x):
         return optimize.minimize(

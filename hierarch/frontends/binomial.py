@@ -180,7 +180,7 @@ def binomial_model(
         )
 
     settings = SamplerSettings(draws, tune, chains, target_accept, sampler, random_seed)
-    resolved = resolve_priors(DEFAULT_PRIORS[kind], priors)
+    resolved = resolve_priors(DEFAULT_PRIORS[kind], priors, positive={"tau"})
     if kind == "multilevel":
         spec = _multilevel(successes, trials, group, data, resolved)
         idata, fspec = spec.sample_posterior(settings, conf_level, progressbar=progressbar)

@@ -16,6 +16,7 @@ from hierarch.bayes import graphs
 from hierarch.bayes.conditional import add_group_effects
 from hierarch.bayes.parameterization import choose as choose_parameterization
 from hierarch.bayes.sampling import SamplerSettings, sample
+from hierarch.core import validate as v
 from hierarch.core.spec import ModelSpec
 from hierarch.fits.base import record_call, register_refit
 from hierarch.fits.mixed import MixedBayesFit, ml_fit, store_data
@@ -81,6 +82,7 @@ class Model(ModelSpec):
             same variables as the plain model, at a fraction of the cost.  ``"auto"`` does so
             whenever it is exact (Gaussian response, one grouping factor).
         """
+        conf_level = v.conf_level(conf_level)
         if method in ML_METHODS:
             result = fit_spec(self, method, n_agq)
             if self.known_se is not None:  # the known-SE hierarchy

@@ -118,7 +118,7 @@ def normal_means(
     bname = spec.block_names[0]
     defaults = {"mu": spec.priors["Intercept"], "tau": spec.priors[f"sd_{bname}"]}
     if priors:  # immr's names (mu, tau) as the formula model's (Intercept, sd)
-        pri = resolve_priors(defaults, priors)
+        pri = resolve_priors(defaults, priors, positive={"tau"})
         spec = Model(
             formula,
             data,

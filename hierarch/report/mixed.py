@@ -463,7 +463,8 @@ def new_group(
     (``fit``, ``fit_lower``, ``fit_upper``) and, for Gaussian models, the prediction interval
     of a new observation (``pred_lower``, ``pred_upper``), e.g. a new pig's weight curve;
     ML fits draw ``beta ~ N(beta_hat, vcov)`` here, with the variance components at their
-    estimates.  For GLMM predictions on the response scale use :func:`predict`.
+    estimates.  ``scale="response"`` reports ``g^-1`` of each draw (a new group's mean count,
+    probability ...): ``fit`` is then the mean of the transformed draws.
     """
     model = fit.model
     pf = model.parsed
@@ -535,9 +536,14 @@ def new_group(
         mu = d.beta @ X.T + pf.new_offset(newdata)
         for i, blk in enumerate(pf.blocks):
             mu = mu + b_new[i] @ blk.new_Z(newdata).T
+        if scale not in ("link", "response"):
+            raise ValueError(f"scale must be 'link' or 'response', got {scale!r}")
+        if scale == "response":  # the new group's mean response: g^-1 of each draw
+            mu = _inv(model, mu)
         flo, fhi = _interval(mu, level)
         out = newdata.reset_index(drop=True).copy()
         out["fit"], out["fit_lower"], out["fit_upper"] = mu.mean(0), flo, fhi
+        out.attrs["scale"] = scale
         if model.family == "gaussian":
             y = mu + d.sigma[:, None] * rng.standard_normal(mu.shape)
             plo, phi = _interval(y, level)

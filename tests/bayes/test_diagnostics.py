@@ -34,7 +34,12 @@ def test_stuck_chains_low_ess_and_divergences_are_reported(rng):
     assert "too few effective draws (ESS below 400) for tau" in text
     assert "7 divergent transitions" in text and "raise target_accept" in text
     assert diag.divergences == 7 and not diag.ok
-    assert "Convergence: PROBLEMS" in str(diag)
+    # the summary line names what failed (issue 11: it used to list the thresholds only)
+    head = str(diag).splitlines()[0]
+    assert head == (
+        "Convergence: FAILED (R-hat above 1.01 for tau; ESS below 400 for tau; "
+        "7 divergent transitions)"
+    )
 
 
 def test_warning_can_be_turned_off(rng):

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import hierarch
@@ -154,3 +155,28 @@ def test_singular_fit_is_reported_in_plain_words(rng):
     fit = hierarch.model("y ~ 1 + (1 | group)", df).fit(method="reml")
     assert fit.lmm.singular
     assert "boundary (singular) fit" in str(fit)
+
+
+@pytest.mark.parametrize("formula", ["y ~ x + (x || g)", "y ~ x + (1 | g) + (0 + x | g)"])
+def test_uncorrelated_slopes_fit_whatever_the_group_codes(formula):
+    """Issue 11, item 4: these raised LinAlgError (the fixed-effect cross-product loses its
+    positive definiteness to rounding far out in theta, where the optimiser probed).  Same data
+    as integer and as string codes: the same REML criterion (to 1e-8 relative: the same
+    optimum reached along other paths), and both formulas are the same model."""
+    rng = np.random.default_rng(11)
+    J, n = 25, 12
+    g = np.repeat(np.arange(J), n)
+    x = rng.normal(0, 1, J * n)
+    rng.normal(0, 1, J * n)  # the draws of the reproduction in the issue
+    rng.normal(0, 1, J)
+    rng.normal(0, 1, J * n)
+    y = rng.normal(0, 1, J)[g] * x + rng.normal(0, 1, J * n)
+    df = pd.DataFrame({"y": y, "x": x, "g": g.astype(str)})
+    fits = [hierarch.model(formula, d).fit(method="reml") for d in (df, df.assign(g=g))]
+    crit = [f.lmm.criterion for f in fits]
+    assert crit[0] == pytest.approx(crit[1], rel=1e-8)
+    other = "y ~ x + (1 | g) + (0 + x | g)" if "||" in formula else "y ~ x + (x || g)"
+    assert hierarch.model(other, df).fit(method="reml").lmm.criterion == pytest.approx(
+        crit[0], rel=1e-8
+    )
+    assert all(np.isfinite(f.group_sds()["estimate"]).all() for f in fits)

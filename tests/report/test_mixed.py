@@ -195,3 +195,27 @@ def test_compare_reml_and_bayes(pigs_reml, pigs_bayes):
     assert ((table["lower"] < table["estimate"]) & (table["estimate"] < table["upper"])).all()
     with pytest.raises(ValueError, match="the REML/ML fit first"):
         report_mixed.compare(pigs_bayes, pigs_reml)
+
+
+def test_new_group_with_newdata_honours_the_response_scale():
+    """Issue 11, item 6: scale="response" with newdata was ignored on a Laplace Poisson fit
+    (link-scale values, a negative lower bound for a count mean).  The response-scale band is
+    exp of the link-scale one draw by draw, so its quantiles are exp of those (the same seed:
+    the same draws; to 1% since np.quantile interpolates linearly between two neighbouring
+    draws, on each scale) and it is positive."""
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(12), 10)
+    x = rng.normal(0, 1, len(g))
+    y = rng.poisson(np.exp(0.3 + 0.4 * x + rng.normal(0, 0.5, 12)[g]))
+    fit = hierarch.model(
+        "y ~ x + (1 | g)", pd.DataFrame({"y": y, "x": x, "g": g}), family="poisson"
+    ).fit(method="laplace")
+    new = pd.DataFrame({"x": [-1.0, 0.0, 1.0]})
+    link = fit.new_group(new, random_seed=1)
+    resp = fit.new_group(new, random_seed=1, scale="response")
+    assert resp.attrs["scale"] == "response" and link.attrs["scale"] == "link"
+    assert (link["fit_lower"] < 0).any() and (resp["fit_lower"] > 0).all()
+    np.testing.assert_allclose(resp["fit_lower"], np.exp(link["fit_lower"]), rtol=1e-2)
+    np.testing.assert_allclose(resp["fit_upper"], np.exp(link["fit_upper"]), rtol=1e-2)
+    with pytest.raises(ValueError, match="scale must be 'link' or 'response'"):
+        fit.new_group(new, scale="counts")
