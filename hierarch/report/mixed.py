@@ -47,7 +47,12 @@ def _is_bayes(fit) -> bool:
 
 
 def _stack(da) -> np.ndarray:
-    return da.stack(sample=("chain", "draw")).transpose("sample", ...).values
+    """Draws with chains and draws flattened into the first axis, under a dimension name
+    that no grouping factor has (a factor may be called ``sample``, as penicillin's)."""
+    name = "__sample__"
+    while name in da.dims:
+        name += "_"
+    return da.stack({name: ("chain", "draw")}).transpose(name, ...).values
 
 
 def _draws(fit, seed: int | None = None) -> _Draws:

@@ -219,3 +219,17 @@ def test_new_group_with_newdata_honours_the_response_scale():
     np.testing.assert_allclose(resp["fit_upper"], np.exp(link["fit_upper"]), rtol=1e-2)
     with pytest.raises(ValueError, match="scale must be 'link' or 'response'"):
         fit.new_group(new, scale="counts")
+
+
+@pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # 100 draws
+def test_a_grouping_factor_named_sample_works_in_every_bayesian_report(seed):
+    """Issue 11, item 3: penicillin's factor ``sample`` broke icc, shrinkage and new_group
+    (xarray: a new dimension with the name of an existing one)."""
+    pen = hierarch.load_dataset("penicillin")
+    fit = hierarch.model("diameter ~ 1 + (1 | plate) + (1 | sample)", pen).fit(
+        draws=100, tune=100, chains=2, random_seed=seed, progressbar=False
+    )
+    assert list(fit.icc()["group"]) == ["plate", "sample"]
+    assert len(fit.shrinkage("sample")) == pen["sample"].nunique()
+    assert np.isfinite(fit.new_group().to_numpy()).all()
+    assert fit.group_sds()["estimate"].gt(0).all()
