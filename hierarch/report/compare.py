@@ -13,18 +13,22 @@ __all__ = ["compare", "parameters"]
 
 def _model_kind(fit) -> str:
     """``binomial``, ``normal_means`` or ``mixed``, read off the fit's own attributes."""
-    if getattr(fit, "kind", None) == "multilevel":  # binomial_model(..., multilevel=True)
+    if not hasattr(fit, "method"):
+        raise TypeError(f"compare() takes two hierarch fits, got a {type(fit).__name__}")
+    kind = getattr(fit, "kind", None)
+    if kind == "multilevel":  # binomial_model(..., multilevel=True)
         return "binomial"
+    if kind in ("pooled", "unpooled"):
+        raise ValueError(
+            f"compare() sets two fits of a hierarchy side by side; a {kind} binomial model has "
+            "no hierarchy: fit binomial_model(..., multilevel=True)"
+        )
     if getattr(fit, "hierarchy", None) == "normal_means":
         return "normal_means"
     spec = getattr(fit, "spec", None)
     if spec is not None:
-        return spec["model"]
-    if hasattr(fit, "model"):  # REML/ML or Laplace/AGQ fit of a formula model
-        return "mixed"
-    if hasattr(fit, "se_mu") and "y" in getattr(fit, "groups", pd.DataFrame()):
-        return "normal_means"
-    return "binomial"
+        return "binomial" if spec["model"] == "binomial_multilevel" else spec["model"]
+    return "mixed"  # REML/ML or Laplace/AGQ fit of a formula model
 
 
 def _normal_means(freq_fit, bayes_fit) -> Comparison:

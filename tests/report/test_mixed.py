@@ -233,3 +233,18 @@ def test_a_grouping_factor_named_sample_works_in_every_bayesian_report(seed):
     assert len(fit.shrinkage("sample")) == pen["sample"].nunique()
     assert np.isfinite(fit.new_group().to_numpy()).all()
     assert fit.group_sds()["estimate"].gt(0).all()
+
+
+def test_compare_says_what_is_wrong_with_its_arguments():
+    """Issue 11, item 10: any pair that was not binomial was told it needed a multilevel
+    binomial fit."""
+    rats = hierarch.load_dataset("rats")
+    unpooled = hierarch.binomial_model("m", "n", "batch", rats)
+    with pytest.raises(ValueError, match="an unpooled binomial model has no hierarchy"):
+        hierarch.compare(unpooled, unpooled)
+    with pytest.raises(TypeError, match="two hierarch fits, got a DataFrame"):
+        hierarch.compare(rats, unpooled)
+    sleep = hierarch.load_dataset("sleepstudy")
+    reml = hierarch.model("Reaction ~ Days + (1 | Subject)", sleep).fit(method="reml")
+    with pytest.raises(ValueError, match="different models"):
+        hierarch.compare(reml, hierarch.binomial_model("m", "n", "batch", rats, multilevel=True))
