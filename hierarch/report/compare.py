@@ -20,7 +20,7 @@ def _model_kind(fit) -> str:
         return "binomial"
     if kind in ("pooled", "unpooled"):
         raise ValueError(
-            f"compare() sets two fits of a hierarchy side by side; a {kind} binomial model has "
+            f"compare() sets two fits of a hierarchy side by side; the {kind} binomial model has "
             "no hierarchy: fit binomial_model(..., multilevel=True)"
         )
     if getattr(fit, "hierarchy", None) == "normal_means":

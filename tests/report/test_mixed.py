@@ -240,7 +240,7 @@ def test_compare_says_what_is_wrong_with_its_arguments():
     binomial fit."""
     rats = hierarch.load_dataset("rats")
     unpooled = hierarch.binomial_model("m", "n", "batch", rats)
-    with pytest.raises(ValueError, match="an unpooled binomial model has no hierarchy"):
+    with pytest.raises(ValueError, match="the unpooled binomial model has no hierarchy"):
         hierarch.compare(unpooled, unpooled)
     with pytest.raises(TypeError, match="two hierarch fits, got a DataFrame"):
         hierarch.compare(rats, unpooled)
