@@ -230,17 +230,23 @@ def build(spec, parameterization: dict[str, str]):
     if cells is not None:
         coords["cell"] = np.arange(len(cells["y"]))
     with pm.Model(coords=coords) as m:
-        X = pm.Data("X", pf.X if cells is None else cells["X"], dims=(obs, "coef"))
         beta = _beta(spec, pm)
-        mu = X @ beta
+        if pf.x_names == ["Intercept"]:  # an intercept alone: no design matrix in the graph
+            mu = beta[0]
+        else:
+            X = pm.Data("X", pf.X if cells is None else cells["X"], dims=(obs, "coef"))
+            mu = X @ beta
         if pf.offset is not None:
             off = pf.offset if cells is None else cells["offset"]
             mu = mu + pm.Data("offset", off, dims=obs)
         centred_cols: set[str] = set()  # fixed columns already used as a centring mean
         for i, (bname, b) in enumerate(zip(spec.block_names, pf.blocks, strict=True)):
-            codes = pm.Data(
-                f"codes_{bname}", b.codes if cells is None else cells["codes"][i], dims=obs
-            )
+            codes_ = b.codes if cells is None else cells["codes"][i]
+            # one row per level, in level order (a table of group counts or estimates): the
+            # group effects line up with the rows, no indexing in the graph (faster to compile;
+            # the missing data variable makes it another structure for the compiled cache)
+            identity = len(codes_) == b.n_levels and np.array_equal(codes_, np.arange(b.n_levels))
+            codes = None if identity else pm.Data(f"codes_{bname}", codes_, dims=obs)
             # a random intercept's Z is a column of ones: left out of the graph (a smaller
             # graph compiles faster); scalar blocks use elementwise products, not matmuls
             Zb = None
@@ -272,12 +278,14 @@ def build(spec, parameterization: dict[str, str]):
                 else:
                     c = pm.MvNormal(f"c_{bname}", mu=loc, chol=chol, dims=dims)
                 beff = pm.Deterministic(f"b_{bname}", c - loc, dims=dims)
+            rows = beff if codes is None else beff[codes]
             if Zb is None:
-                mu = mu + beff[:, 0][codes]  # 1-d indexing: a simpler Op to compile
+                # 1-d indexing: a simpler Op to compile
+                mu = mu + (beff[:, 0] if codes is None else beff[:, 0][codes])
             elif b.k == 1:
-                mu = mu + Zb[:, 0] * beff[:, 0][codes]
+                mu = mu + Zb[:, 0] * (beff[:, 0] if codes is None else beff[:, 0][codes])
             else:
-                mu = mu + (Zb * beff[codes]).sum(axis=1)
+                mu = mu + (Zb * rows).sum(axis=1)
         if spec.known_se is not None:  # y | se(s) ~ ...: the residual SDs are given
             sigma = pm.Data("se", spec.known_se, dims="obs")
             y = pm.Data("y_obs", pf.y, dims="obs")

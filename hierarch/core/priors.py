@@ -44,6 +44,19 @@ def _parameter_names(cls) -> list[str]:
     ]
 
 
+def _required_names(cls) -> list[str]:
+    import inspect
+
+    sig = inspect.signature(cls.dist)
+    return [
+        p.name
+        for p in sig.parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and p.name != "cls"
+        and p.default is inspect.Parameter.empty
+    ]
+
+
 class Prior:
     """A prior distribution, named as in PyMC, with its parameters.
 
@@ -71,6 +84,12 @@ class Prior:
         self.dist = str(dist)
         allowed = _parameter_names(cls)
         unknown = [k for k in params if k not in allowed]
+        missing = [k for k in _required_names(cls) if k not in params]
+        if missing and not unknown:
+            raise ValueError(
+                f"Prior({dist!r}): missing parameter {', '.join(map(repr, missing))} "
+                f"({dist} takes {', '.join(allowed)})"
+            )
         if unknown:
             raise ValueError(
                 f"Prior({dist!r}): unknown parameter {', '.join(map(repr, unknown))}; "
@@ -90,6 +109,13 @@ class Prior:
             if k in _POSITIVE_PARAMETERS and np.any(values <= 0):
                 raise ValueError(f"Prior({dist!r}): {k} must be positive, got {v!r}")
             self.params[k] = value
+        # PyMC's own checks of the parameterization (Gamma: alpha and beta, or mu and sigma)
+        try:
+            cls.dist(**self._np_params())
+        except Exception as e:  # noqa: BLE001 - PyMC raises several types here
+            raise ValueError(
+                f"Prior({dist!r}, {self._args()}) is not a valid distribution: {e}"
+            ) from None
 
     def _args(self) -> str:
         def fmt(v):
@@ -162,8 +188,10 @@ def check_positive_support(prior: Prior, name: str) -> None:
         if rv.ndim:  # a vector prior: check every element at each point
             points = points[:, None] * np.ones(rv.type.shape[-1] or 1)
         logp = np.asarray([pm.logp(rv, x).eval() for x in points], dtype=float)
-    except Exception:  # pragma: no cover - a distribution PyMC cannot evaluate here
-        return
+    except Exception as e:  # parameters PyMC cannot make a distribution of
+        raise ValueError(
+            f"the prior for {name!r}, {prior}, is not a valid distribution: {e}"
+        ) from None
     if np.any(np.isfinite(logp)):
         raise ValueError(
             f"the prior for {name!r} is {prior}, which puts mass on negative values; {name!r} "
