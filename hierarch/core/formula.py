@@ -68,7 +68,7 @@ class REBlock:
 
     def new_Z(self, newdata: pd.DataFrame) -> np.ndarray:
         """The block's random-effect design for new rows."""
-        full = np.asarray(self.design.evaluate_new_data(newdata).design_matrix, dtype=float)
+        full = _evaluate_new(self.design, newdata, f"the random effects ({self.expr} | ...)")
         names = list(self.design.as_dataframe().columns)
         return full[:, [names.index(c) for c in self.columns]]
 
@@ -79,6 +79,24 @@ class REBlock:
     @property
     def n_levels(self) -> int:
         return len(self.levels)
+
+
+def _evaluate_new(design, newdata: pd.DataFrame, what: str) -> np.ndarray:
+    """A design evaluated on new rows, or a clear error naming the columns ``newdata`` lacks."""
+    if not isinstance(newdata, pd.DataFrame):
+        raise ValueError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
+    try:
+        return np.asarray(design.evaluate_new_data(newdata).design_matrix, dtype=float)
+    except Exception as e:  # noqa: BLE001 - formulae raises several types here
+        terms = getattr(design, "terms", {})
+        names = {v for t in terms.values() for v in getattr(t, "var_names", ())}
+        missing = sorted(n for n in names if n not in newdata.columns)
+        if missing or isinstance(e, KeyError):
+            raise ValueError(
+                f"newdata lacks column(s) {', '.join(map(repr, missing)) or str(e)} used by "
+                f"{what}; it has {', '.join(map(str, newdata.columns))}"
+            ) from None
+        raise ValueError(f"newdata cannot be evaluated for {what}: {e}") from None
 
 
 @dataclass
@@ -99,7 +117,7 @@ class ParsedFormula:
 
     def new_X(self, newdata: pd.DataFrame) -> np.ndarray:
         """The fixed-effect design for new rows."""
-        return np.asarray(self.fixed_design.evaluate_new_data(newdata).design_matrix, dtype=float)
+        return _evaluate_new(self.fixed_design, newdata, "the fixed effects")
 
     def new_offset(self, newdata: pd.DataFrame) -> np.ndarray:
         """The offset of new rows (zeros without ``offset()`` terms)."""
@@ -290,13 +308,29 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
     """
     if not isinstance(data, pd.DataFrame):
         raise FormulaError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    dups = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+    if dups:
+        raise FormulaError(
+            f"the data have duplicated column names: {', '.join(map(repr, dups))}; each "
+            "column needs a name of its own"
+        )
     response, fixed, bars = split_formula(formula)
     fixed, offset_terms = _split_offsets(fixed)
     _check_names(response, data, "the response")
     _check_names(fixed, data, "the fixed effects")
     for expr, factor, _ in bars:
         _check_names(expr, data, f"the random effects ({expr} | {factor})")
-    y_raw = pd.to_numeric(data[response], errors="coerce")
+    col = data[response]
+    text = pd.api.types.is_string_dtype(col) or (
+        col.dtype == object and col.map(lambda v: isinstance(v, str)).any()
+    )
+    if text and pd.to_numeric(col, errors="coerce").notna().all():
+        raise FormulaError(
+            f"response column {response!r} holds text, not numbers; hierarch converts "
+            f"nothing silently: convert it first, e.g. "
+            f"data[{response!r}] = pd.to_numeric(data[{response!r}])"
+        )
+    y_raw = pd.to_numeric(col, errors="coerce")
     bad = ~np.isfinite(y_raw.to_numpy(dtype=float))
     if bad.any():
         rows = data.index[bad][:10].tolist()

@@ -16,6 +16,7 @@ from scipy import sparse
 from hierarch.core.families import get_family
 from hierarch.core.formula import FormulaError, ParsedFormula, parse_formula
 from hierarch.core.priors import Prior, resolve_priors
+from hierarch.core.validate import no_text
 
 __all__ = ["ModelSpec", "check_parameterization", "is_observation_level", "unique_factors"]
 
@@ -189,6 +190,8 @@ class ModelSpec:
             if trials not in data.columns:
                 raise FormulaError(f"trials column {trials!r} is not a column of the data")
             self.trials = pd.to_numeric(data[trials], errors="coerce").to_numpy(dtype=float)
+            if not np.isnan(self.trials).any():
+                no_text(data, trials)
             if np.isnan(self.trials).any():
                 raise ValueError(
                     f"trials column {trials!r} has missing or non-numeric values in "
@@ -402,6 +405,8 @@ def _known_se(spec: ModelSpec, data: pd.DataFrame, family: str) -> np.ndarray:
     if col not in data.columns:
         raise FormulaError(f"se({col}): {col!r} is not a column of the data")
     s = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
+    if np.isfinite(s).all():
+        no_text(data, col)
     bad = ~np.isfinite(s) | (s <= 0)
     if bad.any():
         raise ValueError(

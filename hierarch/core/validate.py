@@ -54,6 +54,19 @@ def no_missing(data: pd.DataFrame, column: str) -> None:
         )
 
 
+def no_text(data: pd.DataFrame, column: str) -> None:
+    """A column that should hold numbers holds numbers (not text that looks like them)."""
+    col = data[column]
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return
+    if pd.api.types.is_string_dtype(col) or col.map(lambda v: isinstance(v, str)).any():
+        raise ValueError(
+            f"column {column!r} holds text, not numbers; hierarch converts "
+            f"nothing silently: convert it first, e.g. "
+            f"data[{column!r}] = pd.to_numeric(data[{column!r}])"
+        )
+
+
 def counts(data: pd.DataFrame, column: str) -> np.ndarray:
     """Return a column as non-negative integer counts, or raise naming the bad rows."""
     no_missing(data, column)
@@ -61,6 +74,7 @@ def counts(data: pd.DataFrame, column: str) -> np.ndarray:
     bad = values.isna().to_numpy()
     if bad.any():
         raise ValueError(f"column {column!r} is not numeric in {_rows(data.index, bad)}")
+    no_text(data, column)
     x = values.to_numpy(dtype=float)
     nonfinite = ~np.isfinite(x)
     if nonfinite.any():

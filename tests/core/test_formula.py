@@ -134,3 +134,27 @@ def test_family_errors(pigs):
         hierarch.model(
             "weight ~ week + (1 | id)", pigs.assign(weight=pigs["weight"] + 0.5), family="poisson"
         )
+
+
+def test_duplicated_columns_numbers_as_text_and_missing_newdata_columns_are_named():
+    """Issue 11, item 8: duplicated names crashed inside pandas, text that looks like numbers
+    was converted silently (now refused as by the binomial front end), and predictions for
+    newdata without a predictor raised a bare KeyError."""
+    import pandas as pd
+
+    import hierarch
+
+    sl = hierarch.load_dataset("sleepstudy")
+    with pytest.raises(ValueError, match="duplicated column names: 'Days'"):
+        hierarch.model("Reaction ~ Days + (1 | Subject)", pd.concat([sl, sl[["Days"]]], axis=1))
+    as_text = sl.assign(Reaction=sl["Reaction"].astype(str))
+    with pytest.raises(ValueError, match="'Reaction' holds text, not numbers"):
+        hierarch.model("Reaction ~ Days + (1 | Subject)", as_text)
+    rats = hierarch.load_dataset("rats")
+    with pytest.raises(ValueError, match="'n' holds text, not numbers"):
+        hierarch.binomial_model("m", "n", "batch", rats.assign(n=rats["n"].astype(str)))
+    pf = hierarch.model("Reaction ~ Days + (Days | Subject)", sl).parsed
+    with pytest.raises(ValueError, match="newdata lacks column.s. 'Days' used by the fixed"):
+        pf.new_X(pd.DataFrame({"days": [1.0]}))
+    with pytest.raises(ValueError, match="newdata lacks column.s. 'Days' used by the random"):
+        pf.blocks[0].new_Z(pd.DataFrame({"days": [1.0]}))
