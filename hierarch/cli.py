@@ -20,8 +20,15 @@ A model file is a small TOML document::
     chains = 4
     random_seed = 2024
 
+    [priors]                  # optional: priors of the Bayesian fit, by parameter name
+    tau = { dist = "HalfNormal", sigma = 1 }
+
     [report]                  # optional
     new_group_trials = 20     # also predict a new group's count out of this many trials
+
+The whole file is checked before anything is fitted: unknown sections or settings, sampler
+settings and priors give one line naming the problem (no traceback), as do bad data and
+formulas.
 
 The run prints the frequentist and the Bayesian report and their comparison, and writes the
 figures (PNG), the tables (CSV) and the Bayesian fit (``fit.nc``, reloadable with
@@ -40,7 +47,9 @@ import pandas as pd
 
 import hierarch
 from hierarch import plots
+from hierarch.bayes.sampling import SamplerSettings
 from hierarch.core.datasets import list_datasets, load_dataset
+from hierarch.core.priors import Prior
 from hierarch.report import mixed as report_mixed
 
 __all__ = ["main", "run_model_file"]
@@ -73,10 +82,31 @@ def _load_config(path: Path) -> dict[str, Any]:
     for section in ("data", "model"):
         if section not in cfg:
             raise SystemExit(f"hierarch: {path} has no [{section}] section")
+    sections = set(cfg) - {"data", "model", "sampler", "priors", "report"}
+    if sections:
+        raise SystemExit(
+            f"hierarch: {path}: unknown section(s) {', '.join(f'[{s}]' for s in sorted(sections))}"
+            "; sections: [data], [model], [sampler], [priors], [report]"
+        )
+    if "priors" in cfg:  # [priors] name = {dist = "HalfNormal", sigma = 1}
+        if "priors" in cfg["model"]:
+            raise SystemExit(f"hierarch: {path}: priors given twice ([priors] and model.priors)")
+        cfg["model"]["priors"] = cfg.pop("priors")
     unknown = set(cfg["model"]) - _MODEL_KEYS
     unknown |= {f"sampler.{k}" for k in set(cfg.get("sampler", {})) - _SAMPLER_KEYS}
     if unknown:
         raise SystemExit(f"hierarch: {path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    # the settings that only the Bayesian fit reads are checked now, before the frequentist
+    # fit prints anything
+    try:
+        SamplerSettings(**cfg.get("sampler", {}))
+        for name, value in (cfg["model"].get("priors") or {}).items():
+            try:
+                Prior.from_value(value)
+            except ValueError as err:
+                raise ValueError(f"prior {name!r}: {err}") from None
+    except (ValueError, TypeError) as err:
+        raise SystemExit(f"hierarch: {path}: {err}") from None
     return cfg
 
 
@@ -260,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         with pd.option_context("display.max_colwidth", 60, "display.width", 140):
             print(list_datasets()[["rows", "columns", "description"]].to_string())
         return 0
-    run_model_file(args.model_file, args.out, progressbar=False if args.no_progress else None)
+    try:
+        run_model_file(args.model_file, args.out, progressbar=False if args.no_progress else None)
+    except (ValueError, TypeError) as err:  # bad data, formula, dataset, priors: no traceback
+        raise SystemExit(f"hierarch: {args.model_file}: {err}") from None
     return 0
 
 

@@ -72,13 +72,35 @@ def test_datasets_command(capsys):
         ("[data]\ndataset='rats'\n[model]\nsucesses='m'\n", r"unknown setting\(s\) sucesses"),
         ("[data]\ndataset='rats'\n[model]\ntype='gaussian'\n", "unknown model type 'gaussian'"),
         ("[data\n", "is not valid TOML"),
+        # issue 11, item 9: every part of the file is checked before anything is fitted
+        (
+            "[data]\ndataset='rats'\n[model]\nsuccesses='m'\ntrials='n'\n[prior]\n",
+            r"unknown section\(s\) \[prior\]",
+        ),
+        (
+            "[data]\ndataset='rats'\n[model]\nsuccesses='m'\ntrials='n'\n"
+            "[priors]\ntau={dist='HalfNormal', sigma=-1}\n",
+            r"prior 'tau': Prior\('HalfNormal'\): sigma must be positive",
+        ),
+        (
+            "[data]\ndataset='rats'\n[model]\nsuccesses='m'\ntrials='n'\n[sampler]\ndraws='many'\n",
+            "draws must be a whole number, got 'many'",
+        ),
+        ("[data]\ndataset='ratz'\n[model]\nsuccesses='m'\ntrials='n'\n", "ratz"),
+        (
+            "[data]\ndataset='sleepstudy'\n[model]\ntype='mixed'\n"
+            "formula='y ~ Days + (1 | Subject)'\n",
+            "'y'",
+        ),
     ],
 )
 def test_bad_model_files(tmp_path, content, message):
     cfg = tmp_path / "bad.toml"
     cfg.write_text(content)
-    with pytest.raises(SystemExit, match=message):
+    with pytest.raises(SystemExit, match=message) as err:
         main(["run", str(cfg), "--out", str(tmp_path / "o")])
+    assert str(err.value).startswith("hierarch: ")  # one line, no traceback
+    assert not (tmp_path / "o" / "fit.nc").exists()  # nothing was fitted
 
 
 def test_missing_model_file(tmp_path):
