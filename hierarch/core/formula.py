@@ -23,7 +23,21 @@ import pandas as pd
 
 __all__ = ["FormulaError", "ParsedFormula", "REBlock", "parse_formula", "split_formula"]
 
-_FUNCTIONS = {"C", "log", "log2", "log10", "exp", "sqrt", "abs", "scale", "center", "standardize"}
+_FUNCTIONS = {
+    "C",
+    "Treatment",  # C(x, Treatment('ref')): the reference level (formulae's contrasts)
+    "Sum",  # C(x, Sum): sum-to-zero (deviation) coding
+    "log",
+    "log2",
+    "log10",
+    "exp",
+    "sqrt",
+    "abs",
+    "scale",
+    "center",
+    "standardize",
+}
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NAMESPACE = {
     "log": np.log,
     "log2": np.log2,
@@ -165,8 +179,15 @@ def split_formula(formula: str) -> tuple[str, str, list[tuple[str, str, bool]]]:
         raise FormulaError(f"a formula looks like 'y ~ x + (x | g)', got {formula!r}")
     if not _ALLOWED_CHARS.match(formula):
         bad = sorted(set(re.sub(r"[A-Za-z0-9_.\s~+\-*:/|()<>=!,'\"]", "", formula)))
+        hint = ""
+        if "[" in bad:
+            hint = (
+                "; to choose a factor's reference level write C(x, Treatment('level')), or "
+                "make x a pandas Categorical with its levels in the order you want (the "
+                "first is the reference)"
+            )
         raise FormulaError(
-            f"formula {formula!r} contains characters a formula cannot have: {' '.join(bad)}"
+            f"formula {formula!r} contains characters a formula cannot have: {' '.join(bad)}" + hint
         )
     lhs, _, rhs = formula.partition("~")
     response = lhs.strip()
@@ -200,6 +221,7 @@ def split_formula(formula: str) -> tuple[str, str, list[tuple[str, str, bool]]]:
 
 
 def _check_names(text: str, data: pd.DataFrame, where: str) -> None:
+    text = _QUOTED.sub("''", text)  # a quoted level ('drugA') is not a column name
     for m in _IDENT.finditer(text):
         name = m.group(0)
         after = text[m.end() :].lstrip()
@@ -210,8 +232,8 @@ def _check_names(text: str, data: pd.DataFrame, where: str) -> None:
                     f"{', '.join(sorted(_FUNCTIONS))}"
                 )
             continue
-        if re.fullmatch(r"[0-9.]+", name) or name in ("True", "False"):
-            continue
+        if re.fullmatch(r"[0-9.]+", name) or name in ("True", "False", "Sum", "Treatment"):
+            continue  # numbers, booleans, contrasts named bare: C(x, Sum)
         if name not in data.columns:
             raise FormulaError(
                 f"formula term {name!r} in {where} is not a column of the data; available "
@@ -219,8 +241,24 @@ def _check_names(text: str, data: pd.DataFrame, where: str) -> None:
             )
 
 
+def _categories_in_order(data: pd.DataFrame) -> pd.DataFrame:
+    """formulae sorts the levels of an unordered pandas Categorical; its category order is
+    the user's choice of levels (the first the reference), so it is passed on as an ordered
+    Categorical (which formulae keeps in order)."""
+    cats = [
+        c
+        for c in data.columns
+        if isinstance(data[c].dtype, pd.CategoricalDtype) and not data[c].dtype.ordered
+    ]
+    if not cats:
+        return data
+    return data.assign(**{str(c): data[c].cat.as_ordered() for c in cats})
+
+
 def _design(expr: str, data: pd.DataFrame):
     from formulae import design_matrices
+
+    data = _categories_in_order(data)
 
     try:
         dm = design_matrices(expr, data, na_action="error", extra_namespace=_NAMESPACE)

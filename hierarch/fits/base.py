@@ -62,6 +62,8 @@ from hierarch.bayes.diagnostics import Diagnostics, check_convergence
 __all__ = [
     "BayesFit",
     "MLFitSave",
+    "column_array",
+    "column_values",
     "load_fit",
     "record_call",
     "register_refit",
@@ -146,10 +148,29 @@ def record_call(fit, front_end: str, data: pd.DataFrame, columns, **kwargs: Any)
     return fit
 
 
-def _column(values: pd.Series) -> np.ndarray:
-    if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
-        return values.astype(str).to_numpy(dtype=str)
-    return values.to_numpy()
+def column_array(values: pd.Series, dim: str) -> xr.DataArray:
+    """A data column as stored in a saved fit: text as strings; a pandas Categorical as its
+    labels with its categories (their order chooses the reference level) in the attributes."""
+    attrs = {}
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        attrs = {
+            "categories": json.dumps([str(c) for c in values.cat.categories]),
+            "ordered": int(values.cat.ordered),
+        }
+    if values.dtype == object or attrs:
+        return xr.DataArray(values.astype(str).to_numpy(dtype=str), dims=[dim], attrs=attrs)
+    return xr.DataArray(values.to_numpy(), dims=[dim])
+
+
+def column_values(da: xr.DataArray):
+    """The column back from :func:`column_array` (a Categorical keeps its categories)."""
+    if "categories" in da.attrs:
+        return pd.Categorical(
+            da.values.astype(str),
+            categories=json.loads(da.attrs["categories"]),
+            ordered=bool(da.attrs.get("ordered", 0)),
+        )
+    return da.values
 
 
 class MLFitSave:
@@ -184,7 +205,7 @@ class MLFitSave:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         ds = xr.Dataset(
-            {f"{_DATA_PREFIX}{c}": ("row", _column(self._data[c])) for c in self._data.columns}
+            {f"{_DATA_PREFIX}{c}": column_array(self._data[c], "row") for c in self._data.columns}
         )
         ds.attrs[_ML_ATTR] = json.dumps({**self._call, "check": self._check_values()})
         ds.to_netcdf(str(path), engine="h5netcdf")
@@ -193,7 +214,7 @@ class MLFitSave:
 
 def _load_ml(path: Path, attrs: dict[str, Any], ds: xr.Dataset):
     call = json.loads(attrs[_ML_ATTR])
-    data = pd.DataFrame({str(v)[len(_DATA_PREFIX) :]: ds[v].values for v in ds.data_vars})[
+    data = pd.DataFrame({str(v)[len(_DATA_PREFIX) :]: column_values(ds[v]) for v in ds.data_vars})[
         call["columns"]
     ]
     refit = _ML_REFITS.get(call["front_end"])

@@ -12,7 +12,7 @@ from hierarch.core.families import get_family, scale_label
 from hierarch.core.formula import ParsedFormula
 from hierarch.core.priors import Prior
 from hierarch.core.spec import ModelSpec, is_observation_level, unique_factors
-from hierarch.fits.base import BayesFit, MLFitSave
+from hierarch.fits.base import BayesFit, MLFitSave, column_array, column_values
 from hierarch.freq.lmm import LMMFit, varcorr_table
 from hierarch.report import mixed as report_mixed
 from hierarch.report.tau import TauSummary, tau_from_draws, tau_from_estimate
@@ -253,12 +253,7 @@ def store_data(idata, data: pd.DataFrame, columns) -> None:
     """Keep the columns the formula uses in ``constant_data`` (so a saved fit can be re-read
     and reported on without the original DataFrame)."""
 
-    arrays = {}
-    for col in columns:
-        values = data[col].to_numpy()
-        if values.dtype == object or isinstance(data[col].dtype, pd.CategoricalDtype):
-            values = data[col].astype(str).to_numpy(dtype=str)
-        arrays[f"{_DATA_PREFIX}{col}"] = xr.DataArray(values, dims=["obs"])
+    arrays = {f"{_DATA_PREFIX}{col}": column_array(data[col], "obs") for col in columns}
     ds = xr.Dataset(arrays, coords={"obs": np.arange(len(data))})
     if "constant_data" in idata.groups():
         idata.constant_data = idata.constant_data.assign(ds.data_vars)
@@ -277,7 +272,7 @@ class MixedBayesFit(_MixedReports, BayesFit):
         """The data the model was fitted to (read back from the InferenceData)."""
         cd = self.idata.constant_data
         cols = [v for v in cd.data_vars if str(v).startswith(_DATA_PREFIX)]
-        return pd.DataFrame({str(c)[len(_DATA_PREFIX) :]: cd[c].values for c in cols})
+        return pd.DataFrame({str(c)[len(_DATA_PREFIX) :]: column_values(cd[c]) for c in cols})
 
     @property
     def model(self) -> ModelSpec:

@@ -158,3 +158,47 @@ def test_duplicated_columns_numbers_as_text_and_missing_newdata_columns_are_name
         pf.new_X(pd.DataFrame({"days": [1.0]}))
     with pytest.raises(ValueError, match="newdata lacks column.s. 'Days' used by the random"):
         pf.blocks[0].new_Z(pd.DataFrame({"days": [1.0]}))
+
+
+def test_the_reference_level_can_be_chosen():
+    """Issue 11, item 7: a pandas Categorical's category order was ignored (formulae sorts
+    unordered categories), Treatment('drugA') was refused, and C(x, levels=[...]) got no hint."""
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame(
+        {
+            "y": rng.normal(size=60),
+            "trt": np.tile(["drugA", "drugB", "placebo"], 20),
+            "g": np.repeat(np.arange(10), 6),
+        }
+    )
+    assert hierarch.model("y ~ trt + (1 | g)", d).parsed.x_names[1:] == [
+        "trt[drugB]",
+        "trt[placebo]",
+    ]
+    ref = hierarch.model("y ~ C(trt, Treatment('placebo')) + (1 | g)", d).parsed.x_names
+    assert ref[1:] == ["C(trt, Treatment('placebo'))[drugA]", "C(trt, Treatment('placebo'))[drugB]"]
+    assert len(hierarch.model("y ~ C(trt, Sum) + (1 | g)", d).parsed.x_names) == 3
+    cat = d.assign(trt=pd.Categorical(d["trt"], categories=["placebo", "drugA", "drugB"]))
+    fit = hierarch.model("y ~ trt + (1 | g)", cat).fit(method="reml")
+    assert list(fit.fixed_effects().index) == ["Intercept", "trt[drugA]", "trt[drugB]"]
+    with pytest.raises(
+        FormulaError, match=r"Treatment\('level'\)\), or make x a pandas Categorical"
+    ):
+        hierarch.model("y ~ C(trt, levels=['placebo']) + (1 | g)", d)
+    with pytest.raises(FormulaError, match="function 'Poly' .* is not allowed"):
+        hierarch.model("y ~ Poly(trt) + (1 | g)", d)
+
+
+def test_a_saved_fit_keeps_the_categorical_order(tmp_path):
+    rng = np.random.default_rng(2)
+    d = pd.DataFrame(
+        {
+            "y": rng.normal(size=60),
+            "trt": pd.Categorical(np.tile(["a", "b", "c"], 20), categories=["c", "a", "b"]),
+            "g": np.repeat(np.arange(10), 6),
+        }
+    )
+    fit = hierarch.model("y ~ trt + (1 | g)", d).fit(method="reml")
+    back = hierarch.load_fit(fit.save(tmp_path / "fit.nc"))
+    pd.testing.assert_frame_equal(back.fixed_effects(), fit.fixed_effects())
+    assert back.model.parsed.x_names == ["Intercept", "trt[a]", "trt[b]"]
