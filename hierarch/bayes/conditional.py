@@ -59,8 +59,8 @@ def add_group_effects(spec, idata, seed: int | None, chunk: int = 250) -> None:
         off += b.k
         post[f"b_{bname}"] = xr.DataArray(
             vals,
-            dims=("chain", "draw", b.factor, f"{bname}_effect"),
-            coords={b.factor: b.levels, f"{bname}_effect": b.columns},
+            dims=("chain", "draw", spec.dim_factor(b.factor), spec.dim_effect(bname)),
+            coords={spec.dim_factor(b.factor): b.levels, spec.dim_effect(bname): b.columns},
         )
     idata.posterior = post
 
@@ -120,8 +120,8 @@ def add_group_effects_global(spec, idata, seed: int | None, chunk: int = 100) ->
         off += size
         post[f"b_{bname}"] = xr.DataArray(
             vals,
-            dims=("chain", "draw", b.factor, f"{bname}_effect"),
-            coords={b.factor: b.levels, f"{bname}_effect": b.columns},
+            dims=("chain", "draw", spec.dim_factor(b.factor), spec.dim_effect(bname)),
+            coords={spec.dim_factor(b.factor): b.levels, spec.dim_effect(bname): b.columns},
         )
     idata.posterior = post
 

@@ -23,7 +23,7 @@ def _block_chol(spec, pm, bname: str, b):
     pri = spec.priors
     sd_prior = pri[f"sd_{bname}"]
     if b.k == 1:
-        sd = sd_prior.create(f"sd_{bname}", dims=f"{bname}_effect")
+        sd = sd_prior.create(f"sd_{bname}", dims=spec.dim_effect(bname))
         return sd[None, :]  # 1 x 1
     # a vector of prior scales is applied outside the LKJ prior (the same distribution:
     # sd_c = scale_c * unit sd_c), which keeps nutpie's initial-point draws working
@@ -38,18 +38,20 @@ def _block_chol(spec, pm, bname: str, b):
         sd_dist=sd_prior.dist_(shape=b.k),
         compute_corr=True,
     )
-    pm.Deterministic(f"sd_{bname}", scale * sd_u, dims=f"{bname}_effect")
-    pm.Deterministic(f"corr_{bname}", corr, dims=(f"{bname}_effect", f"{bname}_effect_bis"))
+    pm.Deterministic(f"sd_{bname}", scale * sd_u, dims=spec.dim_effect(bname))
+    pm.Deterministic(
+        f"corr_{bname}", corr, dims=(spec.dim_effect(bname), spec.dim_effect(bname, bis=True))
+    )
     return scale[:, None] * chol_u
 
 
 def _coords(spec) -> dict[str, Any]:
     pf = spec.parsed
-    coords: dict[str, Any] = {"obs": np.arange(pf.n), "coef": pf.x_names}
+    coords: dict[str, Any] = {spec.dim_obs: np.arange(pf.n), spec.dim_coef: pf.x_names}
     for bname, b in zip(spec.block_names, pf.blocks, strict=True):
-        coords.setdefault(b.factor, b.levels)
-        coords[f"{bname}_effect"] = b.columns
-        coords[f"{bname}_effect_bis"] = b.columns
+        coords.setdefault(spec.dim_factor(b.factor), b.levels)
+        coords[spec.dim_effect(bname)] = b.columns
+        coords[spec.dim_effect(bname, bis=True)] = b.columns
     return coords
 
 
@@ -58,9 +60,9 @@ def _beta(spec, pm):
     mus = np.array([pri[n].params["mu"] for n in pf.x_names])
     sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
     if all(pri[n].dist == "Normal" and set(pri[n].params) == {"mu", "sigma"} for n in pf.x_names):
-        return pm.Normal("beta", mu=mus, sigma=sds, dims="coef")
+        return pm.Normal("beta", mu=mus, sigma=sds, dims=spec.dim_coef)
     beta = pm.math.stack([pri[n].create(f"beta_{n}") for n in pf.x_names])
-    return pm.Deterministic("beta", beta, dims="coef")
+    return pm.Deterministic("beta", beta, dims=spec.dim_coef)
 
 
 def build_marginal_global(spec):
@@ -225,16 +227,16 @@ def build(spec, parameterization: dict[str, str]):
 
     pf = spec.parsed
     cells = spec.cells()
-    obs = "obs" if cells is None else "cell"
+    obs = spec.dim_obs if cells is None else spec.dim_cell
     coords = _coords(spec)
     if cells is not None:
-        coords["cell"] = np.arange(len(cells["y"]))
+        coords[spec.dim_cell] = np.arange(len(cells["y"]))
     with pm.Model(coords=coords) as m:
         beta = _beta(spec, pm)
         if pf.x_names == ["Intercept"]:  # an intercept alone: no design matrix in the graph
             mu = beta[0]
         else:
-            X = pm.Data("X", pf.X if cells is None else cells["X"], dims=(obs, "coef"))
+            X = pm.Data("X", pf.X if cells is None else cells["X"], dims=(obs, spec.dim_coef))
             mu = X @ beta
         if pf.offset is not None:
             off = pf.offset if cells is None else cells["offset"]
@@ -254,9 +256,9 @@ def build(spec, parameterization: dict[str, str]):
                 Zb = pm.Data(
                     f"Z_{bname}",
                     b.Z if cells is None else cells["Z"][i],
-                    dims=(obs, f"{bname}_effect"),
+                    dims=(obs, spec.dim_effect(bname)),
                 )
-            dims = (b.factor, f"{bname}_effect")
+            dims = (spec.dim_factor(b.factor), spec.dim_effect(bname))
             chol = _block_chol(spec, pm, bname, b)
             if parameterization[bname] == "non-centred":
                 z = pm.Normal(f"z_{bname}", 0.0, 1.0, dims=dims)
@@ -287,22 +289,22 @@ def build(spec, parameterization: dict[str, str]):
             else:
                 mu = mu + (Zb * rows).sum(axis=1)
         if spec.known_se is not None:  # y | se(s) ~ ...: the residual SDs are given
-            sigma = pm.Data("se", spec.known_se, dims="obs")
-            y = pm.Data("y_obs", pf.y, dims="obs")
-            pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims="obs")
+            sigma = pm.Data("se", spec.known_se, dims=obs)
+            y = pm.Data("y_obs", pf.y, dims=obs)
+            pm.Normal("y", mu=mu, sigma=sigma, observed=y, dims=obs)
         elif spec.family == "gaussian":
             sigma = spec.priors["sigma"].create("sigma")
-            y = pm.Data("y_obs", pf.y, dims="obs")
-            pm.Normal("y", mu=inverse_link(spec.link, mu), sigma=sigma, observed=y, dims="obs")
+            y = pm.Data("y_obs", pf.y, dims=obs)
+            pm.Normal("y", mu=inverse_link(spec.link, mu), sigma=sigma, observed=y, dims=obs)
         elif cells is not None:
             binomial = get_family("binomial")
-            y = pm.Data("y_obs", cells["y"], dims="cell")
-            n = pm.Data("trials", cells["n"], dims="cell")
-            binomial.likelihood(pm, spec.link, mu, y, n, spec.priors, dims="cell")
+            y = pm.Data("y_obs", cells["y"], dims=obs)
+            n = pm.Data("trials", cells["n"], dims=obs)
+            binomial.likelihood(pm, spec.link, mu, y, n, spec.priors, dims=obs)
         else:
-            y = pm.Data("y_obs", pf.y, dims="obs")
-            n = None if spec.trials is None else pm.Data("trials", spec.trials, dims="obs")
-            spec.family_info.likelihood(pm, spec.link, mu, y, n, spec.priors)
+            y = pm.Data("y_obs", pf.y, dims=obs)
+            n = None if spec.trials is None else pm.Data("trials", spec.trials, dims=obs)
+            spec.family_info.likelihood(pm, spec.link, mu, y, n, spec.priors, dims=obs)
     return m
 
 

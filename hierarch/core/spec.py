@@ -219,6 +219,44 @@ class ModelSpec:
         self.parameterization_choice = check_parameterization(parameterization, self.block_names)
 
     # ------------------------------------------------------------------ priors
+    # ------------------------------------------------------------------ dimension names
+    #: dimension names ArviZ owns (a grouping factor of this name gets another dimension)
+    RESERVED_DIMS = ("chain", "draw", "__sample__")
+
+    def _free_dim(self, base: str) -> str:
+        """``base``, or ``base`` with underscores added until it is no column of the data and
+        no reserved name: the model's own dimensions never collide with a user's names."""
+        taken = {str(c) for c in self.data.columns} | set(self.RESERVED_DIMS)
+        name = base
+        while name in taken:
+            name = f"{name}_"
+        return name
+
+    @property
+    def dim_obs(self) -> str:
+        """The dimension of the rows (``obs``, unless the data have such a column)."""
+        return self._free_dim("obs")
+
+    @property
+    def dim_cell(self) -> str:
+        """The dimension of aggregated binomial cells (``cell``)."""
+        return self._free_dim("cell")
+
+    @property
+    def dim_coef(self) -> str:
+        """The dimension of the fixed-effect coefficients (``coef``)."""
+        return self._free_dim("coef")
+
+    def dim_factor(self, factor: str) -> str:
+        """The dimension of a grouping factor's levels: the factor's own name (``batch``),
+        unless ArviZ owns that name (``chain``, ``draw``)."""
+        return f"{factor}__level" if factor in self.RESERVED_DIMS else factor
+
+    def dim_effect(self, block_name: str, bis: bool = False) -> str:
+        """The dimension of a block's effects (``<block>_effect``; ``_effect_bis`` for the
+        second axis of a correlation matrix)."""
+        return self._free_dim(f"{block_name}_effect{'_bis' if bis else ''}")
+
     @property
     def columns_used(self) -> list[str]:
         """The data columns the model reads (formula, trials, standard errors)."""

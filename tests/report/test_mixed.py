@@ -248,3 +248,32 @@ def test_compare_says_what_is_wrong_with_its_arguments():
     reml = hierarch.model("Reaction ~ Days + (1 | Subject)", sleep).fit(method="reml")
     with pytest.raises(ValueError, match="different models"):
         hierarch.compare(reml, hierarch.binomial_model("m", "n", "batch", rats, multilevel=True))
+
+
+@pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # 100 draws
+def test_column_names_that_are_the_models_own_dimension_names(seed, tmp_path):
+    """Issue 11, item 3: any column name works; the model's dimensions (``obs``, ``coef``,
+    ``<block>_effect``) step aside for the data's names, and a factor called ``chain`` (a
+    name ArviZ owns) gets the dimension ``chain__level``."""
+    df = simulate.random_intercepts(J=8, n_mean=6, sigma_u=1.0, sigma_e=1.0, seed=3)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {"coef": df["y"], "obs": rng.normal(size=len(df)), "chain": df["group"]}
+    ).assign(chain_effect=0.0)
+    m = hierarch.model("coef ~ obs + (1 | chain)", df)
+    assert (m.dim_obs, m.dim_coef, m.dim_factor("chain"), m.dim_effect("chain")) == (
+        "obs_",
+        "coef_",
+        "chain__level",
+        "chain_effect_",
+    )
+    fit = m.fit(draws=100, tune=100, chains=2, random_seed=seed, progressbar=False)
+    assert fit.idata.posterior["b_chain"].dims == ("chain", "draw", "chain__level", "chain_effect_")
+    ml = m.fit(method="reml")
+    for f in (fit, ml):
+        assert f.group_sds()["estimate"].gt(0).all()
+        assert len(f.shrinkage()) == 8 and np.isfinite(f.new_group().to_numpy()).all()
+        assert list(f.icc()["group"]) == ["chain"]
+    assert len(hierarch.compare(ml, fit)) > 0
+    back = hierarch.load_fit(fit.save(tmp_path / "fit.nc"))
+    pd.testing.assert_frame_equal(back.group_sds(), fit.group_sds())
