@@ -21,17 +21,28 @@ Examples
 0.6646
 """
 
-from hierarch import plots
-from hierarch.bayes.diagnostics import ConvergenceWarning
-from hierarch.core.datasets import describe_dataset, list_datasets, load_dataset
-from hierarch.core.priors import Prior
-from hierarch.fits.base import BayesFit, load_fit
-from hierarch.frontends import simulate
-from hierarch.frontends.binomial import binomial_model
-from hierarch.frontends.mixed import Model, model
-from hierarch.frontends.normal_means import normal_means
-from hierarch.report.binomial import new_group, population, shrinkage, tau_summary
-from hierarch.report.compare import compare
+import importlib.util as _importlib_util
+import warnings as _warnings
+
+if _importlib_util.find_spec("nutpie") is not None:
+    # PyTensor's C backend warns on the first compile that pip's wheels give it no BLAS to
+    # link; hierarch samples with nutpie, whose numba code does its own linear algebra, so the
+    # message means nothing here (with the plain PyMC sampler it would, and is left alone)
+    _warnings.filterwarnings(
+        "ignore", message="PyTensor could not link to a BLAS installation", category=UserWarning
+    )
+
+from hierarch import plots  # noqa: E402
+from hierarch.bayes.diagnostics import ConvergenceWarning  # noqa: E402
+from hierarch.core.datasets import describe_dataset, list_datasets, load_dataset  # noqa: E402
+from hierarch.core.priors import Prior  # noqa: E402
+from hierarch.fits.base import BayesFit, load_fit  # noqa: E402
+from hierarch.frontends import simulate  # noqa: E402
+from hierarch.frontends.binomial import binomial_model  # noqa: E402
+from hierarch.frontends.mixed import Model, model  # noqa: E402
+from hierarch.frontends.normal_means import normal_means  # noqa: E402
+from hierarch.report.binomial import new_group, population, shrinkage, tau_summary  # noqa: E402
+from hierarch.report.compare import compare  # noqa: E402
 
 __version__ = "0.1.0"
 

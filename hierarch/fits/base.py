@@ -110,7 +110,16 @@ class BayesFit:
     def summary(self, **kwargs: Any):
         """ArviZ summary of the model's parameters (``arviz.summary`` keyword arguments)."""
         kwargs.setdefault("var_names", self._check_names())
-        return az.summary(self.idata, **kwargs)
+        with warnings.catch_warnings():
+            # the unit diagonal of a correlation matrix is constant: ArviZ computes R-hat of a
+            # constant (0 / 0) and warns; those rows are dropped below
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            warnings.filterwarnings("ignore", "divide by zero encountered", RuntimeWarning)
+            table = az.summary(self.idata, **kwargs)
+        if "sd" in table.columns:
+            diagonal = table.index.str.match(r"corr_.*\[(.+), \1\]$") & (table["sd"] == 0)
+            table = table[~diagonal]
+        return table
 
     def save(self, path: str | Path) -> Path:
         """Write the fit (posterior, data and spec) to a netCDF file.

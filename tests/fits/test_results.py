@@ -69,3 +69,16 @@ def test_a_reloaded_formula_fit_keeps_priors_that_are_not_the_defaults(seed, tmp
     assert loaded.model.priors["sd_group"] == prior  # the default is HalfNormal(sd(y))
     assert loaded.model.priors == fit.model.priors
     assert loaded.tau().prior == "HalfNormal(sigma=3)"
+
+
+def test_summary_has_no_nan_rows_and_says_nothing(pigs_bayes):
+    """Issue 11, item 11: the unit diagonal of a correlation matrix gave NaN R-hat rows and
+    RuntimeWarnings in summary()."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        table = pigs_bayes.summary()
+    assert "corr_id[Intercept, week]" in table.index
+    assert "corr_id[Intercept, Intercept]" not in table.index
+    assert table["r_hat"].notna().all()

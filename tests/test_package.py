@@ -1,0 +1,26 @@
+"""The package as a user meets it: no noise on the screen (issue 11, item 11)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nutpie") is None, reason="the filter is nutpie's")
+def test_no_blas_warning_after_import(tmp_path):
+    """PyTensor's BLAS message means nothing when nutpie samples: after ``import hierarch``
+    the first C compilation of a matrix product prints nothing (a fresh compile directory, a
+    fresh process, so the message would be shown)."""
+    code = (
+        "import warnings; warnings.simplefilter('default')\n"
+        "import hierarch, pytensor, pytensor.tensor as pt\n"
+        "pytensor.function([], pt.dot(pt.ones((3, 3)), pt.ones(3)))()\n"
+    )
+    env = {"PYTENSOR_FLAGS": f"base_compiledir={tmp_path}", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert "BLAS" not in out.stderr
