@@ -32,6 +32,13 @@ if _importlib_util.find_spec("nutpie") is not None:
         "ignore", message="PyTensor could not link to a BLAS installation", category=UserWarning
     )
 
+# ArviZ 0.2x prints a daily banner about its coming 1.0 refactor on import: news for ArviZ's
+# own users, not for a hierarch user who never called ArviZ (hierarch keeps its imports
+# compatible with both)
+_warnings.filterwarnings(
+    "ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning
+)
+
 from hierarch import plots  # noqa: E402
 from hierarch.bayes.diagnostics import ConvergenceWarning  # noqa: E402
 from hierarch.core.datasets import describe_dataset, list_datasets, load_dataset  # noqa: E402

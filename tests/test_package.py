@@ -24,3 +24,23 @@ def test_no_blas_warning_after_import(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert "BLAS" not in out.stderr
+
+
+def test_no_arviz_banner_on_import(tmp_path):
+    """ArviZ's daily FutureWarning banner (shown once a day per user cache) is not shown by
+    ``import hierarch``, in a fresh cache where ArviZ alone shows it."""
+    code = "import warnings; warnings.simplefilter('default')\nimport {}\n"
+
+    def run(module: str, cache: str):
+        env = {"XDG_CACHE_HOME": str(tmp_path / cache), "HOME": str(tmp_path / cache)}
+        return subprocess.run(
+            [sys.executable, "-c", code.format(module)],
+            capture_output=True,
+            text=True,
+            env={**env, "PATH": "/usr/bin:/bin"},
+        )
+
+    assert "ArviZ is undergoing a major refactor" in run("arviz", "a").stderr  # it exists
+    out = run("hierarch", "b")
+    assert out.returncode == 0, out.stderr
+    assert "ArviZ is undergoing" not in out.stderr
