@@ -277,3 +277,18 @@ def test_column_names_that_are_the_models_own_dimension_names(seed, tmp_path):
     assert len(hierarch.compare(ml, fit)) > 0
     back = hierarch.load_fit(fit.save(tmp_path / "fit.nc"))
     pd.testing.assert_frame_equal(back.group_sds(), fit.group_sds())
+
+
+def test_frequentist_icc_has_a_row_per_grouping_factor():
+    """Issue 11, item 5 (fixed in the redesign): penicillin's REML icc() gave plate's share
+    only; each factor's share of the total variance, tau_f^2 / (sum tau^2 + sigma^2)."""
+    fit = hierarch.model(
+        "diameter ~ 1 + (1 | plate) + (1 | sample)", hierarch.load_dataset("penicillin")
+    ).fit(method="reml")
+    icc = fit.icc().set_index("group")["icc"]
+    var = (fit.group_sds().set_index("group")["estimate"] ** 2).to_dict()
+    total = sum(var.values()) + float(fit.sigma()["estimate"].iloc[0]) ** 2
+    assert list(icc.index) == ["plate", "sample"]
+    for f in icc.index:
+        assert icc[f] == pytest.approx(var[f] / total, rel=1e-12)
+    assert round(icc["plate"], 4) == 0.1509  # lme4: 0.8467^2 / (0.8467^2 + 1.9316^2 + 0.5499^2)
