@@ -106,7 +106,8 @@ class Prior:
             values = np.atleast_1d(value)
             if not np.all(np.isfinite(values)):
                 raise ValueError(f"Prior({dist!r}): {k} must be finite, got {v!r}")
-            if k in _POSITIVE_PARAMETERS and np.any(values <= 0):
+            skew = dist == "SkewNormal" and k == "alpha"  # a skewness, of either sign
+            if k in _POSITIVE_PARAMETERS and not skew and np.any(values <= 0):
                 raise ValueError(f"Prior({dist!r}): {k} must be positive, got {v!r}")
             self.params[k] = value
         # PyMC's own checks of the parameterization (Gamma: alpha and beta, or mu and sigma)

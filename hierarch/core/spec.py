@@ -224,9 +224,11 @@ class ModelSpec:
     RESERVED_DIMS = ("chain", "draw", "__sample__")
 
     def _free_dim(self, base: str) -> str:
-        """``base``, or ``base`` with underscores added until it is no column of the data and
-        no reserved name: the model's own dimensions never collide with a user's names."""
-        taken = {str(c) for c in self.data.columns} | set(self.RESERVED_DIMS)
+        """``base``, or ``base`` with underscores added until it is no column the model uses
+        (the only names that become dimensions: grouping factors) and no reserved name, so
+        the model's own dimensions never collide with a user's names; a fit reloaded from
+        its stored columns finds the same names."""
+        taken = {str(c) for c in self.columns_used} | set(self.RESERVED_DIMS)
         name = base
         while name in taken:
             name = f"{name}_"

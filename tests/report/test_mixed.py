@@ -253,14 +253,19 @@ def test_compare_says_what_is_wrong_with_its_arguments():
 @pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # 100 draws
 def test_column_names_that_are_the_models_own_dimension_names(seed, tmp_path):
     """Issue 11, item 3: any column name works; the model's dimensions (``obs``, ``coef``,
-    ``<block>_effect``) step aside for the data's names, and a factor called ``chain`` (a
-    name ArviZ owns) gets the dimension ``chain__level``."""
+    ``<block>_effect``) step aside for the names of the columns the model uses, and a factor
+    called ``chain`` (a name ArviZ owns) gets the dimension ``chain__level``."""
     df = simulate.random_intercepts(J=8, n_mean=6, sigma_u=1.0, sigma_e=1.0, seed=3)
     rng = np.random.default_rng(0)
     df = pd.DataFrame(
-        {"coef": df["y"], "obs": rng.normal(size=len(df)), "chain": df["group"]}
-    ).assign(chain_effect=0.0)
-    m = hierarch.model("coef ~ obs + (1 | chain)", df)
+        {
+            "coef": df["y"],
+            "obs": rng.normal(size=len(df)),
+            "chain": df["group"],
+            "chain_effect": rng.normal(size=len(df)),
+        }
+    )
+    m = hierarch.model("coef ~ obs + chain_effect + (1 | chain)", df)
     assert (m.dim_obs, m.dim_coef, m.dim_factor("chain"), m.dim_effect("chain")) == (
         "obs_",
         "coef_",
