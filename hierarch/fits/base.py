@@ -30,6 +30,10 @@ with the immr or meta-analysis attributes and printouts added
   the grand mean the estimate moved);
 - ``new_group()``: the predictive distribution of a new group (``mean``, ``median``,
   ``lower``, ``upper``);
+- ``predict(newdata, kind="conditional" | "new_group" | "population" | "fixed")``: the mean
+  response of new rows with ``mean``, ``lower``, ``upper`` (Bayes: over the posterior; ML:
+  plug-in draws of the fixed effects and of the groups' conditional effects, as merTools'
+  ``predictInterval``);
 - ``save(path)`` and :func:`load_fit`: Bayesian fits store their InferenceData and spec; ML
   fits store the call that made them and its data, and are refitted on loading
   (:class:`MLFitSave`); either way the reloaded fit reports what the saved one did, and a
@@ -39,8 +43,8 @@ with the immr or meta-analysis attributes and printouts added
 - ``hierarch.compare(a, b)``: a frequentist and a Bayesian fit of one model side by side, in
   either order (:mod:`hierarch.report.compare`).
 
-Formula-model fits add ``predict()``, ``ppc()`` and ``loo()``, ``coefficients()``,
-``varcorr()`` (ML) and ``diagnostics()`` (Bayes).  ``tests/test_protocol.py`` runs the
+Formula-model fits add ``ppc()`` and ``loo()`` (Bayes; not yet for the known-SE
+hierarchy), ``coefficients()``, ``varcorr()`` (ML) and ``diagnostics()`` (Bayes).  ``tests/test_protocol.py`` runs the
 protocol on rats, pigs, cbpp and eight schools, each by ML and by NUTS.
 """
 

@@ -77,11 +77,11 @@ class _NormalMeansView:
 
     def _unsupported(self, *args, **kwargs):
         raise ValueError(
-            "predict(), ppc(), loo() and coefficients() are not available for the known-SE "
-            "hierarchy yet; see estimates, shrinkage() and new_group()"
+            "ppc(), loo() and coefficients() are not available for the known-SE hierarchy "
+            "yet (they need a residual SD); see estimates, shrinkage(), new_group(), predict()"
         )
 
-    predict = ppc = loo = coefficients = _unsupported
+    ppc = loo = coefficients = _unsupported
 
 
 class NormalMeansML(_NormalMeansView, MixedMLFit):

@@ -84,6 +84,16 @@ def _draws(fit, seed: int | None = None) -> _Draws:
     return _Draws(beta, np.full(_ML_DRAWS, lm.sigma), chols, None)
 
 
+def _conditional_effect_draws(ml, i: int, codes: np.ndarray, S: int, rng) -> np.ndarray:
+    """``S`` draws of block ``i``'s effects for the groups ``codes`` from ``N(b_hat_j,
+    condVar_j)`` (an eigen-root, so a zero conditional variance works too): (S, m, k)."""
+    mean = np.asarray(ml.ranef[i])[codes]  # (m, k)
+    w, V = np.linalg.eigh(np.asarray(ml.condvar[i])[codes])  # (m, k), (m, k, k)
+    root = V * np.sqrt(np.clip(w, 0, None))[:, None, :]
+    e = rng.standard_normal((S, *mean.shape))
+    return mean[None] + np.einsum("mab,smb->sma", root, e)
+
+
 def _factor_blocks(model, factor: str | None):
     blocks = model.parsed.blocks
     factor = factor or blocks[0].factor
@@ -676,7 +686,14 @@ def predict(
     random_seed: int | None = None,
     n_integrate: int = 200,
 ) -> pd.DataFrame:
-    """Predicted mean response for new rows, with intervals (Bayesian fits).
+    """Predicted mean response for new rows, with intervals.
+
+    Bayesian fits integrate over the posterior.  Maximum-likelihood fits (REML/ML, Laplace,
+    AGQ) give plug-in intervals in the spirit of merTools' ``predictInterval``: draws of
+    ``beta ~ N(beta_hat, vcov)`` and of each fitted group's effects from their conditional
+    distribution ``N(b_hat_j, condVar_j)``, with the variance components held at their
+    estimates (intervals that also carry the variance components' uncertainty, by parametric
+    bootstrap, are the frequentist-inference issue's).
 
     Parameters
     ----------
@@ -696,15 +713,15 @@ def predict(
     DataFrame
         ``newdata`` with ``mean``, ``lower``, ``upper`` (response scale, central interval).
     """
-    if not _is_bayes(fit):
-        raise ValueError("predict() needs a Bayesian fit")
     kinds = ("conditional", "new_group", "population", "fixed")
     if kind not in kinds:
         raise ValueError(f"kind must be one of {', '.join(kinds)}, got {kind!r}")
     model = fit.model
     pf = model.parsed
-    d = _draws(fit)
-    seed = random_seed if random_seed is not None else fit.spec["sampler"]["random_seed"]
+    seed = random_seed
+    if seed is None:
+        seed = fit.spec["sampler"]["random_seed"] if _is_bayes(fit) else 0
+    d = _draws(fit, seed)
     rng = np.random.default_rng(seed)
     eta = d.beta @ pf.new_X(newdata).T + pf.new_offset(newdata)  # (S, m)
     Zs = [b.new_Z(newdata) for b in pf.blocks]
@@ -728,7 +745,11 @@ def predict(
                     "were not in the fitted data: use kind='new_group'"
                 )
             codes = np.array([lookup[v] for v in key])
-            eta = eta + np.einsum("sme,me->sm", d.ranef[i][:, codes, :], Zs[i])
+            if d.ranef is None:  # ML: the fitted groups' effects from their conditional law
+                b = _conditional_effect_draws(fit.ml, i, codes, S, rng)
+            else:
+                b = d.ranef[i][:, codes, :]
+            eta = eta + np.einsum("sme,me->sm", b, Zs[i])
         mu = _mean(model.link, eta)
     elif kind == "new_group":
         for i, L in enumerate(d.chol):

@@ -86,3 +86,11 @@ def test_normal_means_is_the_formula_model(rng):
     with pytest.raises(ValueError, match="no residual SD"):
         a.sigma()
     assert hierarch.compare(a, b).shape[0] == 2  # intercept and tau, REML twice
+    # predict(): each group's true effect, mu + b_j; 4000 draws: the mean to ~1/60 of an SD
+    p = a.predict(df.head(3))
+    est = a.estimates.head(3)
+    np.testing.assert_allclose(
+        p["mean"], est["estimate"], atol=0.1 * (est["upper"] - est["lower"]).max()
+    )
+    with pytest.raises(ValueError, match="not available for the known-SE hierarchy"):
+        a.ppc()

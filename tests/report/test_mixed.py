@@ -297,3 +297,35 @@ def test_frequentist_icc_has_a_row_per_grouping_factor():
     for f in icc.index:
         assert icc[f] == pytest.approx(var[f] / total, rel=1e-12)
     assert round(icc["plate"], 4) == 0.1509  # lme4: 0.8467^2 / (0.8467^2 + 1.9316^2 + 0.5499^2)
+
+
+def test_predict_on_maximum_likelihood_fits():
+    """predict() answers on every fit of the protocol: ML fits draw beta ~ N(beta_hat, vcov)
+    and each group's effects from N(b_hat, condVar) (merTools' predictInterval).  With 4000
+    draws the mean of a Gaussian prediction is its plug-in value to a few Monte Carlo
+    standard errors (SE ~ sd / 63: 0.1 ms here is far inside); a new subject's interval is
+    wider than a fitted one's."""
+    sl = hierarch.load_dataset("sleepstudy")
+    fit = hierarch.model("Reaction ~ Days + (Days | Subject)", sl).fit(method="reml")
+    new = pd.DataFrame({"Days": [0.0, 5.0], "Subject": [sl["Subject"].iloc[0]] * 2})
+    cond = fit.predict(new)
+    coef = fit.coef()["Subject"].iloc[0]
+    plug = coef["Intercept"] + coef["Days"] * new["Days"]
+    half = (cond["upper"] - cond["lower"]).to_numpy()
+    np.testing.assert_allclose(cond["mean"], plug, atol=0.02 * half.max())
+    assert ((cond["lower"] < plug) & (plug < cond["upper"])).all()
+    fixed = fit.predict(new, kind="fixed")
+    beta = fit.fixed_effects()["estimate"]
+    np.testing.assert_allclose(
+        fixed["mean"], beta["Intercept"] + beta["Days"] * new["Days"], atol=0.02 * half.max()
+    )
+    wide = fit.predict(new, kind="new_group")
+    assert ((wide["upper"] - wide["lower"]).to_numpy() > half).all()
+    again = fit.predict(new)
+    pd.testing.assert_frame_equal(cond, again)  # seeded: reproducible
+    rats = hierarch.load_dataset("rats")
+    ml = hierarch.binomial_model("m", "n", "batch", rats, multilevel=True)
+    p = ml.predict(rats.head(3))
+    est = ml.estimates.head(3)
+    np.testing.assert_allclose(p["mean"], est["estimate"], atol=0.02)  # mean of invlogit draws
+    assert ((p["lower"] > 0) & (p["upper"] < 1)).all()
