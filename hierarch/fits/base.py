@@ -44,8 +44,9 @@ with the immr or meta-analysis attributes and printouts added
   either order (:mod:`hierarch.report.compare`).
 
 Formula-model fits add ``ppc()`` and ``loo()`` (Bayes; not yet for the known-SE
-hierarchy), ``coefficients()``, ``varcorr()`` (ML) and ``diagnostics()`` (Bayes).  ``tests/test_protocol.py`` runs the
-protocol on rats, pigs, cbpp and eight schools, each by ML and by NUTS.
+hierarchy), ``coefficients()``, ``varcorr()`` (ML) and ``diagnostics()`` (Bayes).
+``tests/test_protocol.py`` runs the protocol on rats, pigs, cbpp and eight schools, each by
+ML and by NUTS.
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ def binomial_model(
         fspec.update(model="binomial_multilevel", kind=kind, successes=successes, group=group)
         fit = MultilevelBinomialBayesFit(idata, fspec)
         fit._model = spec
-        fit.diagnostics(warn=True, stacklevel=3)
+        fit.diagnostics(warn=True, stacklevel=4)
         return fit
     if kind == "pooled":
         model = build_binomial_pymc(kind, int(m.sum()), int(n.sum()), priors=resolved)

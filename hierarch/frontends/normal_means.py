@@ -129,7 +129,7 @@ def normal_means(
     fspec.update(model="normal_means", estimate=estimate, se=se, group=group)
     fit = NormalMeansBayesFit(idata, fspec)
     fit._model = spec
-    fit.diagnostics(warn=True, stacklevel=3)
+    fit.diagnostics(warn=True, stacklevel=4)
     return fit
 
 

@@ -216,3 +216,23 @@ def test_unknown_sampler_is_rejected_before_sampling(rats):
         hierarch.binomial_model(
             "m", "n", "batch", rats, multilevel=True, method="bayes", sampler="stan"
         )
+
+
+def test_a_convergence_warning_points_at_the_users_call(rats):
+    """The multilevel Bayesian fit's ConvergenceWarning names the caller's line, not
+    hierarch's (20 draws cannot converge: the warning is certain)."""
+    with pytest.warns(hierarch.ConvergenceWarning) as record:
+        hierarch.binomial_model(
+            "m",
+            "n",
+            "batch",
+            rats,
+            multilevel=True,
+            method="bayes",
+            draws=20,
+            tune=20,
+            chains=2,
+            random_seed=1,
+            progressbar=False,
+        )
+    assert record[0].filename == __file__
