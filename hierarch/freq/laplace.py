@@ -47,6 +47,7 @@ from scipy import optimize, sparse, special
 from scipy.sparse.linalg import splu
 
 from hierarch.core.families import LAPLACE_FAMILIES, _link, get_family, link_np
+from hierarch.freq.boundary import escape_boundary
 
 __all__ = ["GLMMFit", "LAPLACE_FAMILIES", "fit_glmm", "glm_fit"]
 
@@ -294,6 +295,22 @@ class _Problem:
         return theta, beta, phi
 
 
+def _minimize_off_boundary(run, f, x0, diagonal, max_escapes=5):
+    """``run(x0)``, then, while a random-effect SD stopped on zero is a false stop (the
+    deviance falls as it moves off zero: :func:`~hierarch.freq.boundary.escape_boundary`),
+    ``run`` again from the better point."""
+    best = run(x0)
+    for _ in range(max_escapes):
+        start = escape_boundary(f, best.x, diagonal)
+        if start is None:
+            break
+        again = run(start)
+        if not again.fun < best.fun:
+            break
+        best = again
+    return best
+
+
 def _num_hessian(f, x, rel_step=1e-4):
     """Central finite-difference Hessian (as lme4's ``deriv12`` with ``delta = 1e-4``)."""
     k = len(x)
@@ -466,14 +483,19 @@ def fit_glmm(
         return val if np.isfinite(val) else 1e100
 
     x1 = np.concatenate([theta0, [np.log(phi0)] if has_phi else []])
-    r1 = optimize.minimize(
-        dev1,
-        x1,
-        method="L-BFGS-B",
-        jac="3-point",
-        bounds=bounds_theta + bounds_phi,
-        options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500},
-    )
+    diagonal = [i for i, lo in enumerate(prob.lower) if lo == 0]
+
+    def stage1(x):
+        return optimize.minimize(
+            dev1,
+            x,
+            method="L-BFGS-B",
+            jac="3-point",
+            bounds=bounds_theta + bounds_phi,
+            options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500},
+        )
+
+    r1 = _minimize_off_boundary(stage1, dev1, x1, diagonal)
     theta1, _, phi1 = prob.split(r1.x, with_beta=False)
     prob.pirls(theta1, beta0, phi1, free_beta=True)
     beta1 = prob._beta_inner.copy()
@@ -501,28 +523,32 @@ def fit_glmm(
 
     bounds = bounds_theta + [(None, None)] * p + bounds_phi
     x2 = np.concatenate([r1.x[:nt], np.zeros(p), r1.x[nt:]])
-    best = optimize.minimize(
-        dev2w,
-        x2,
-        method="L-BFGS-B",
-        jac="3-point",
-        bounds=bounds,
-        options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000},
-    )
-    for _ in range(3):  # restart until no further progress (resets the quasi-Newton memory)
-        again = optimize.minimize(
+    def stage2(x):
+        best = optimize.minimize(
             dev2w,
-            best.x,
+            x,
             method="L-BFGS-B",
             jac="3-point",
             bounds=bounds,
-            options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000},
+            options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000},
         )
-        improved = again.fun < best.fun - 1e-9
-        if again.fun <= best.fun:
-            best = again
-        if not improved:
-            break
+        for _ in range(3):  # restart until no further progress (resets the quasi-Newton memory)
+            again = optimize.minimize(
+                dev2w,
+                best.x,
+                method="L-BFGS-B",
+                jac="3-point",
+                bounds=bounds,
+                options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000},
+            )
+            improved = again.fun < best.fun - 1e-9
+            if again.fun <= best.fun:
+                best = again
+            if not improved:
+                break
+        return best
+
+    best = _minimize_off_boundary(stage2, dev2w, x2, diagonal)
     xhat = to_natural(best.x)
     theta, beta, phi = prob.split(xhat)
     converged = bool(best.success)

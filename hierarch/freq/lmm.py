@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import linalg, optimize
 
 from hierarch.core.formula import ParsedFormula, REBlock
+from hierarch.freq.boundary import escape_boundary
 
 __all__ = ["LMMFit", "fit_lmm", "varcorr_table"]
 
@@ -319,6 +320,17 @@ def fit_lmm(pf: ParsedFormula, reml: bool = True) -> LMMFit:
     runs.append(nelder_mead(min(runs, key=lambda r: r.fun).x))
     runs.append(lbfgs(runs[-1].x))
     best = min(runs, key=lambda r: r.fun)
+    # the deviance is even in each scalar theta: a stop at zero may be a false one
+    diagonal = [i for i, lo in enumerate(m.lower) if lo == 0.0]
+    for _ in range(5):
+        start = escape_boundary(m.deviance, best.x, diagonal)
+        if start is None:
+            break
+        again = min([lbfgs(start), nelder_mead(start)], key=lambda r: r.fun)
+        if not again.fun < best.fun:
+            break
+        runs.append(again)
+        best = again
     theta = best.x
     crit = m.deviance(theta)
     s = m.solve(theta)
