@@ -13,6 +13,13 @@ from hierarch.core.formula import ParsedFormula
 from hierarch.core.priors import Prior
 from hierarch.core.spec import ModelSpec, is_observation_level, unique_factors
 from hierarch.fits.base import BayesFit, MLFitSave, column_array, column_values
+from hierarch.freq.inference import (
+    DDF_METHODS,
+    FixedEffectTests,
+    contrast_test,
+    kenward_roger,
+    satterthwaite,
+)
 from hierarch.freq.lmm import LMMFit, varcorr_table
 from hierarch.report import mixed as report_mixed
 from hierarch.report.tau import TauSummary, tau_from_draws, tau_from_estimate
@@ -63,6 +70,40 @@ class _MixedReports:
     ) -> pd.DataFrame:
         """Predictions for a new group (see :func:`report_mixed.new_group`)."""
         return report_mixed.new_group(self, newdata, prob, random_seed, scale)
+
+
+def _check_ddf(ddf: str) -> str:
+    key = str(ddf).lower().replace("_", "-").replace(" ", "-")
+    key = {"kr": "kenward-roger", "kenwardroger": "kenward-roger"}.get(key, key)
+    if key not in DDF_METHODS:
+        raise ValueError(
+            f"ddf must be 'satterthwaite' (lmerTest's default) or 'kenward-roger', got {ddf!r}"
+        )
+    return key
+
+
+def fixed_terms(pf: ParsedFormula) -> dict[str, list[int]]:
+    """The columns of each fixed-effect term but the intercept, for type III tests; a clear
+    error for a term contained in an interaction (its test would depend on the coding)."""
+    design = pf.fixed_design
+    slices = getattr(design, "slices", None) or {}
+    terms = getattr(design, "terms", {}) or {}
+    out, variables = {}, {}
+    for name, sl in slices.items():
+        if name == "Intercept":
+            continue
+        out[name] = list(range(sl.start, sl.stop))
+        variables[name] = set(getattr(terms.get(name), "var_names", {name}))
+    for name, v in variables.items():
+        inside = [o for o, w in variables.items() if o != name and v < w]
+        if inside:
+            raise ValueError(
+                f"term {name!r} is contained in {', '.join(repr(o) for o in inside)}: its type "
+                "III test depends on how the factors are coded, so hierarch does not give it; "
+                "test contrasts with fit.contrast(L), or compare the models with and without "
+                "the term by hierarch.anova(m0, m1)"
+            )
+    return out
 
 
 def _no_sigma(family: str) -> str:
@@ -123,14 +164,160 @@ class MixedMLFit(MLFitSave, _MixedReports):
         """The estimates in the form the shared reporting functions read."""
         return self.lmm
 
-    def fixed_effects(self) -> pd.DataFrame:
-        """Estimates, standard errors and Wald intervals of the fixed effects."""
+    def _tests(self, ddf: str) -> FixedEffectTests | None:
+        """The pieces of the fixed-effect tests by ``ddf`` (computed once per fit); ``None``
+        for the known-SE hierarchy, whose tests are z tests."""
+        ddf = _check_ddf(ddf)
+        if self.lmm.problem is None:
+            return None
+        cache = self.__dict__.setdefault("_tests_cache", {})
+        if ddf not in cache:
+            lm = self.lmm
+            make = satterthwaite if ddf == "satterthwaite" else kenward_roger
+            cache[ddf] = make(lm.problem, lm.theta, lm.sigma)
+        return cache[ddf]
+
+    def fixed_effects(self, ddf: str = "satterthwaite") -> pd.DataFrame:
+        """Estimates, standard errors, t tests and Wald intervals of the fixed effects.
+
+        Parameters
+        ----------
+        ddf : {"satterthwaite", "kenward-roger"}
+            The denominator degrees of freedom of the t tests: Satterthwaite's (lmerTest's
+            default) or Kenward and Roger's (pbkrtest; REML fits; ``se`` is then the
+            adjusted standard error, as lmerTest reports it).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``coef``: ``estimate``, ``se``, ``df``, ``t``, ``p`` (two-sided) and
+            the Wald interval ``lower``, ``upper`` at ``conf_level`` (lme4's
+            ``confint(method="Wald")``; see :meth:`confint` for profile intervals).  With
+            known standard errors (``y | se(s) ~ ...``) the tests are z tests: ``df`` is
+            infinite.
+
+        Examples
+        --------
+        >>> import hierarch
+        >>> fit = hierarch.model("weight ~ week + (week | id)",
+        ...                      hierarch.load_dataset("pigs")).fit(method="reml")
+        >>> fit.fixed_effects()[["estimate", "df"]].round(2)
+                   estimate    df
+        coef
+        Intercept     19.36  47.0
+        week           6.21  47.0
+        """
         z = _z(self.conf_level)
         fe = self.lmm.fixed_effects
-        fe["lower"] = fe["estimate"] - z * fe["se"]
-        fe["upper"] = fe["estimate"] + z * fe["se"]
+        tests = self._tests(ddf)
+        if tests is None:
+            fe["df"] = np.inf
+            fe["t"] = fe["estimate"] / fe["se"]
+            fe["p"] = 2 * stats.norm.sf(np.abs(fe["t"]))
+        else:
+            rows = [contrast_test(tests, row) for row in np.eye(len(fe))]
+            fe["se"] = [r["se"] for r in rows]
+            fe["df"] = [r["df"] for r in rows]
+            fe["t"] = [r["t"] for r in rows]
+            fe["p"] = [r["p"] for r in rows]
+        fe["lower"] = fe["estimate"] - z * self.lmm.se
+        fe["upper"] = fe["estimate"] + z * self.lmm.se
         fe.index.name = "coef"
         return fe
+
+    def contrast(self, L, ddf: str = "satterthwaite", joint: bool = True) -> pd.DataFrame:
+        """Test ``L beta = 0`` (lmerTest's ``contest``).
+
+        Parameters
+        ----------
+        L : array_like
+            One contrast (a vector as long as the fixed effects) or a matrix of them, or a
+            dict ``{coef: weight}``.
+        ddf : {"satterthwaite", "kenward-roger"}
+            As in :meth:`fixed_effects`.
+        joint : bool
+            One F test of all rows together (``sum_sq``, ``mean_sq``, ``num_df``, ``den_df``,
+            ``F``, ``p``), or a t test per row (``estimate``, ``se``, ``df``, ``t``, ``p``).
+
+        Examples
+        --------
+        >>> import hierarch
+        >>> fit = hierarch.model("weight ~ week + (week | id)",
+        ...                      hierarch.load_dataset("pigs")).fit(method="reml")
+        >>> round(float(fit.contrast({"week": 1}, joint=False)["t"].iloc[0]), 2)
+        67.47
+        """
+        L = self._contrast_matrix(L)
+        tests = self._tests(ddf)
+        if tests is None:
+            raise ValueError("contrast tests need an estimated residual SD; this fit has known SEs")
+        if not joint:
+            return pd.DataFrame([contrast_test(tests, row) for row in L]).iloc[:, :5]
+        return pd.DataFrame([self._f_row(tests, L)])
+
+    def _contrast_matrix(self, L) -> np.ndarray:
+        names = self.lmm.x_names
+        if isinstance(L, dict):
+            unknown = [k for k in L if k not in names]
+            if unknown:
+                raise ValueError(
+                    f"contrast names {unknown} are not fixed effects; they are {names}"
+                )
+            L = [L.get(n, 0.0) for n in names]
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        if L.shape[1] != len(names) or not np.all(np.isfinite(L)):
+            raise ValueError(
+                f"a contrast needs {len(names)} finite weights, one per fixed effect "
+                f"({', '.join(names)}); got shape {L.shape}"
+            )
+        return L
+
+    def _f_row(self, tests, L) -> dict:
+        res = contrast_test(tests, L)
+        if "F" not in res:  # one row: F = t^2 with (1, df)
+            res = {"F": res["t"] ** 2, "num_df": 1, "den_df": res["df"], "p": res["p"]}
+        mean_sq = res["F"] * self.lmm.sigma**2
+        return {
+            "sum_sq": mean_sq * res["num_df"],
+            "mean_sq": mean_sq,
+            "num_df": res["num_df"],
+            "den_df": res["den_df"],
+            "F": res["F"],
+            "p": res["p"],
+        }
+
+    def anova(self, ddf: str = "satterthwaite") -> pd.DataFrame:
+        """F tests of each fixed-effect term: lmerTest's type III ``anova(fit)`` table.
+
+        A term's hypothesis is that all its coefficients are zero, tested by
+        :meth:`contrast`; the intercept is not tested.  For a term contained in an
+        interaction (``f`` in ``f * x``) that hypothesis depends on the coding of the factors,
+        and lmerTest's type III test does not: such tables are refused (use
+        :meth:`contrast`, or compare the models with ``hierarch.anova(m0, m1)``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``term``: ``sum_sq``, ``mean_sq``, ``num_df``, ``den_df``, ``F``, ``p``.
+
+        Examples
+        --------
+        >>> import hierarch
+        >>> fit = hierarch.model("Reaction ~ Days + (Days | Subject)",
+        ...                      hierarch.load_dataset("sleepstudy")).fit(method="reml")
+        >>> round(float(fit.anova()["den_df"].iloc[0]), 2)
+        17.0
+        """
+        tests = self._tests(ddf)
+        if tests is None:
+            raise ValueError("F tests need an estimated residual SD; this fit has known SEs")
+        rows = {}
+        for term, cols in fixed_terms(self.model.parsed).items():
+            L = np.zeros((len(cols), len(self.lmm.x_names)))
+            L[np.arange(len(cols)), cols] = 1.0
+            rows[term] = self._f_row(tests, L)
+        cols = ["sum_sq", "mean_sq", "num_df", "den_df", "F", "p"]
+        return pd.DataFrame.from_dict(rows, orient="index", columns=cols).rename_axis("term")
 
     def varcorr(self) -> pd.DataFrame:
         """Variance components: SDs and correlations (as lme4's ``VarCorr``)."""
@@ -188,19 +375,49 @@ class MixedMLFit(MLFitSave, _MixedReports):
     def __str__(self) -> str:
         lm = self.lmm
         crit = "REML criterion" if lm.method == "reml" else "deviance (-2 log-likelihood)"
+        tests = "" if lm.problem is None else ". t tests use Satterthwaite's method"
         lines = [
-            f"Linear mixed model fit by {self.method_label[lm.method]}",
+            f"Linear mixed model fit by {self.method_label[lm.method]}{tests}",
             f"Formula: {self.model.formula}",
             f"{crit}: {lm.criterion:.4f}   log-likelihood: {lm.loglik:.4f}   AIC: {lm.aic:.2f}",
             "",
             "Random effects:",
         ]
         lines += _random_effect_lines(self.varcorr(), self.model.parsed, lm.n_obs)
-        lines += ["", "Fixed effects:", self.fixed_effects().round(5).to_string()]
+        fe = self.fixed_effects()
+        if lm.problem is None:  # known SEs: z tests
+            fe = fe.rename(columns={"t": "z"})
+        lines += ["", "Fixed effects:", format_coef_table(fe)]
         lines += [f"Note: {n}" for n in lm.notes]
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def format_p(p: float) -> str:
+    """A p-value as R's ``format.pval`` prints it in a coefficient table (3 significant
+    digits, ``< 2e-16`` below machine precision)."""
+    if not np.isfinite(p):
+        return "NA"
+    if p < 2.2e-16:
+        return "<2e-16"
+    return f"{p:.3g}" if p >= 1e-4 else f"{p:.2e}"
+
+
+def format_coef_table(fe: pd.DataFrame) -> str:
+    """The fixed-effect table of a printed summary in lmerTest's / lme4's layout: Estimate,
+    Std. Error, (df,) t or z value and the p-value, then the Wald interval."""
+    stat = "t" if "t" in fe.columns else "z"
+    out = pd.DataFrame(index=fe.index.rename(None))
+    out["Estimate"] = fe["estimate"].map(lambda v: f"{v:.5g}")
+    out["Std. Error"] = fe["se"].map(lambda v: f"{v:.4g}")
+    if "df" in fe.columns and np.all(np.isfinite(fe["df"])):
+        out["df"] = fe["df"].map(lambda v: f"{v:.2f}")
+    out[f"{stat} value"] = fe[stat].map(lambda v: f"{v:.3f}")
+    out[f"Pr(>|{stat}|)"] = fe["p"].map(format_p)
+    out["lower"] = fe["lower"].map(lambda v: f"{v:.5g}")
+    out["upper"] = fe["upper"].map(lambda v: f"{v:.5g}")
+    return out.to_string()
 
 
 def _random_effect_lines(vc: pd.DataFrame, pf: ParsedFormula, n_obs: int, extra=()) -> list[str]:
@@ -622,7 +839,7 @@ class GLMMMLFit(MLFitSave, _MixedReports):
             else []
         )
         lines += _random_effect_lines(self.varcorr(), pf, g.n_obs, extra)
-        lines += ["", "Fixed effects:", self.fixed_effects().round(5).to_string()]
+        lines += ["", "Fixed effects:", format_coef_table(self.fixed_effects())]
         lines += [f"Note: {n}" for n in g.notes]
         return "\n".join(lines)
 

@@ -102,6 +102,9 @@ class LMMFit:
     converged: bool
     singular: bool
     notes: list[str] = field(default_factory=list)
+    #: the cross-product problem the fit was made from (for the fixed-effect tests and the
+    #: profiles of :mod:`hierarch.freq.inference` and :mod:`hierarch.freq.profile`)
+    problem: object = field(default=None, repr=False, compare=False)
 
     @property
     def se(self) -> np.ndarray:
@@ -389,4 +392,5 @@ def fit_lmm(pf: ParsedFormula, reml: bool = True) -> LMMFit:
         converged=converged,
         singular=singular,
         notes=notes,
+        problem=m,
     )
