@@ -215,8 +215,7 @@ def contrast_test(tests: FixedEffectTests, L) -> dict:
     L = np.atleast_2d(np.asarray(L, float))
     if L.shape[1] != len(tests.beta):
         raise ValueError(
-            f"the contrast has {L.shape[1]} columns; the model has {len(tests.beta)} fixed "
-            "effects"
+            f"the contrast has {L.shape[1]} columns; the model has {len(tests.beta)} fixed effects"
         )
     if tests.method == "kenward-roger":
         return _kr_test(tests, L)
@@ -365,9 +364,7 @@ def kenward_roger(problem, theta: np.ndarray, sigma: float) -> FixedEffectTests:
             )
             info[i, j] = info[j, i] = v
     W = np.linalg.inv(info)
-    U = sum(
-        W[i, j] * (Qm[i][j] - P[i] @ Phi @ P[j]) for i in range(m) for j in range(m)
-    )
+    U = sum(W[i, j] * (Qm[i][j] - P[i] @ Phi @ P[j]) for i in range(m) for j in range(m))
     PhiA = Phi + 2 * Phi @ U @ Phi
     beta = problem.solve(theta)["beta"]
     kr = {"Phi": Phi, "P": P, "W": W}

@@ -523,6 +523,7 @@ def fit_glmm(
 
     bounds = bounds_theta + [(None, None)] * p + bounds_phi
     x2 = np.concatenate([r1.x[:nt], np.zeros(p), r1.x[nt:]])
+
     def stage2(x):
         best = optimize.minimize(
             dev2w,
