@@ -222,9 +222,9 @@ def contrast_test(tests: FixedEffectTests, L) -> dict:
     C = tests.vcov
     est = L @ tests.beta
     if L.shape[0] == 1:
-        l = L[0]
-        var = float(l @ C @ l)
-        g = np.array([l @ J @ l for J in tests.jac])
+        row = L[0]
+        var = float(row @ C @ row)
+        g = np.array([row @ J @ row for J in tests.jac])
         df = 2 * var**2 / float(g @ tests.A @ g)
         t = float(est[0] / np.sqrt(var))
         return {
