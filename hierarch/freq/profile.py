@@ -1,0 +1,298 @@
+"""Profile-likelihood confidence intervals for linear mixed models, as lme4's
+``confint(fit, method = "profile")``.
+
+Each parameter ``psi`` -- a random-effect SD, a correlation, the residual SD (lme4's
+``"sdcor"`` scale) or a fixed effect -- is held at values ``v`` while the deviance is
+minimised over the others; the signed root ``zeta(v) = sign(v - psi_hat) sqrt(d(v) -
+d_min)`` is inverted at ``+/- z_{(1 + level)/2}`` (Brent's method between bracketing
+points).  As lme4 (whose ``devfun2`` calls ``refitML``), every profile is of the ML deviance, REML
+fits included; a fixed effect held at ``v`` enters as an offset, with the variance
+parameters re-estimated for each ``v``.
+An SD whose profile stays below the cut-off down to zero gets the lower limit 0; a
+correlation that stays below it up to +/-1 gets +/-1.  Every evaluation is a cross-product
+solve (:class:`hierarch.freq.lmm._LMM`), so the cost does not grow with the rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+from scipy import optimize, stats
+
+from hierarch.freq.inference import _varpar_functions, hessian
+
+__all__ = ["ProfileResult", "profile_lmm"]
+
+
+def _to_theta(problem, psi):
+    """sdcor parameters (per block: SDs then correlations, lower triangle by columns; then
+    sigma) to (theta, sigma); None where the correlation matrix is not positive definite."""
+    pos, theta = 0, []
+    sigma = psi[-1]
+    if sigma <= 0:
+        return None
+    for b, idx in zip(problem.pf.blocks, problem.theta_index, strict=True):
+        k = b.k
+        sd = psi[pos : pos + k]
+        pos += k
+        R = np.eye(k)
+        for j in range(k):
+            for i in range(j + 1, k):
+                R[i, j] = R[j, i] = psi[pos]
+                pos += 1
+        if np.any(sd < 0) or np.any(np.abs(R[np.tril_indices(k, -1)]) >= 1):
+            return None
+        S = sd[:, None] * R * sd[None, :]
+        try:
+            T = np.linalg.cholesky(S + 1e-300 * np.eye(k)) / sigma
+        except np.linalg.LinAlgError:
+            w, V = np.linalg.eigh(S)
+            if np.min(w) < -1e-12 * max(1.0, np.max(np.abs(w))):
+                return None
+            T = np.linalg.cholesky(S + 1e-12 * np.max(np.abs(w)) * np.eye(k) + 1e-300) / sigma
+        theta += [T[i, j] for (i, j) in idx]
+    return np.array(theta), sigma
+
+
+def sdcor_names(problem) -> list[tuple[str, str, str | None]]:
+    """(group, var1, var2) of each sdcor parameter, then ("Residual", None, None)."""
+    out = []
+    for b in problem.pf.blocks:
+        out += [(b.factor, c, None) for c in b.columns]
+        out += [
+            (b.factor, b.columns[i], b.columns[j]) for j in range(b.k) for i in range(j + 1, b.k)
+        ]
+    out.append(("Residual", None, None))
+    return out
+
+
+def sdcor_estimates(problem, theta, sigma) -> np.ndarray:
+    vals = []
+    for T in problem.T_blocks(theta):
+        S = sigma**2 * T @ T.T
+        sd = np.sqrt(np.diag(S))
+        k = len(sd)
+        vals += list(sd)
+        for j in range(k):
+            for i in range(j + 1, k):
+                vals.append(S[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else 0.0)
+    vals.append(sigma)
+    return np.array(vals)
+
+
+@dataclasses.dataclass
+class ProfileResult:
+    """Profile intervals: ``lower``/``upper`` per parameter, and the profile traces
+    ``(values, zeta)`` for plotting (:func:`hierarch.plots.plot_profile`)."""
+
+    names: list
+    estimate: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    traces: dict
+    level: float
+
+
+def _bounds_sdcor(problem):
+    b = []
+    for blk in problem.pf.blocks:
+        b += [(0.0, None)] * blk.k
+        b += [(-0.999999, 0.999999)] * (blk.k * (blk.k - 1) // 2)
+    b.append((1e-12, None))
+    return b
+
+
+def _profile_one(zeta, est, se, lo_bound, hi_bound, z, trace, reset=None):
+    """The two ends where ``zeta`` crosses -z and +z.  Each side starts at the Wald guess
+    ``est +/- z se``, extrapolates linearly through ``(est, 0)`` until the crossing is
+    bracketed (or the parameter's bound is reached: the bound is then the end), and ends
+    with Brent's method.  ``reset()`` runs before each side (warm starts from the optimum)."""
+    ends = []
+    for sign, bound in ((-1, lo_bound), (1, hi_bound)):
+        if reset is not None:
+            reset()
+        target = sign * z
+        inner, v = est, est + sign * z * se
+        found = None
+        for _ in range(40):
+            at_bound = bound is not None and (v - bound) * sign >= 0
+            if at_bound:
+                v = bound
+            zv = zeta(v)
+            trace.append((v, zv))
+            if sign * zv >= z:
+                found = optimize.brentq(
+                    lambda t: zeta(t) - target,
+                    min(inner, v),
+                    max(inner, v),
+                    xtol=1e-7 * max(se, 1e-12),
+                    rtol=1e-10,
+                )
+                break
+            if at_bound:
+                found = bound  # the profile stays inside the cut-off up to the bound
+                break
+            inner = v
+            # linear extrapolation through (est, 0) and (v, zv), a little beyond
+            slope = abs(zv) / max(abs(v - est), 1e-300)
+            step = (z / slope if slope > 0 else 2 * abs(v - est)) * 1.1
+            v = est + sign * max(step, 1.2 * abs(v - est))
+        ends.append(np.nan if found is None else found)
+    return ends
+
+
+def profile_lmm(fit, level: float = 0.95, which: str = "all") -> ProfileResult:
+    """Profile intervals of an :class:`~hierarch.freq.lmm.LMMFit` (see the module docstring).
+
+    Parameters
+    ----------
+    fit : LMMFit
+        A REML or ML fit with its cross-product ``problem``.
+    level : float
+        Confidence level.
+    which : {"all", "theta_", "beta_"}
+        The variance parameters, the fixed effects, or both (lme4's ``parm``).
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> from hierarch.core.formula import parse_formula
+    >>> from hierarch.freq.lmm import fit_lmm
+    >>> pf = parse_formula("weight ~ week + (1 | id)", hierarch.load_dataset("pigs"))
+    >>> prof = profile_lmm(fit_lmm(pf))
+    >>> [round(x, 3) for x in (prof.lower[0], prof.upper[0])]
+    [3.344, 4.934]
+    """
+    if fit.problem is None:
+        raise ValueError("profile intervals need a REML/ML fit of a formula model")
+    from hierarch.freq.lmm import fit_lmm
+
+    # as lme4 (devfun2 calls refitML): the profiles are of the ML deviance
+    ml = fit if fit.method == "ml" else fit_lmm(fit.problem.pf, reml=False)
+    problem = ml.problem
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    deviance, _ = _varpar_functions(problem)
+    psi_hat = sdcor_estimates(problem, ml.theta, ml.sigma)
+    psi_fit = sdcor_estimates(fit.problem, fit.theta, fit.sigma)
+
+    def dev_psi(psi):
+        m = _to_theta(problem, psi)
+        if m is None:
+            return np.inf
+        try:
+            return deviance(np.concatenate([m[0], [m[1]]]))
+        except np.linalg.LinAlgError:
+            return np.inf
+
+    d_min = dev_psi(psi_hat)
+    names, ests, lows, ups, traces = [], [], [], [], {}
+    bounds = _bounds_sdcor(problem)
+    if which in ("all", "theta_"):
+        try:
+            with np.errstate(all="ignore"):
+                H = hessian(dev_psi, psi_hat)
+            se_all = np.sqrt(np.clip(np.diag(2 * np.linalg.pinv(H)), 1e-12, None))
+        except (np.linalg.LinAlgError, ValueError):
+            se_all = np.maximum(0.1 * np.abs(psi_hat), 0.05)
+        se_all = np.where(np.isfinite(se_all), se_all, np.maximum(0.1 * np.abs(psi_hat), 0.05))
+        for k, name in enumerate(sdcor_names(problem)):
+            others = [i for i in range(len(psi_hat)) if i != k]
+            start = {"x": psi_hat[others].copy()}
+
+            def zeta(v, k=k, others=others, start=start):
+                def f(x):
+                    psi = np.empty(len(psi_hat))
+                    psi[k] = v
+                    psi[others] = x
+                    val = dev_psi(psi)
+                    return val if np.isfinite(val) else 1e100
+
+                if others:
+                    with warnings.catch_warnings(), np.errstate(all="ignore"):
+                        warnings.simplefilter("ignore")
+                        r = optimize.minimize(
+                            f,
+                            start["x"],
+                            method="L-BFGS-B",
+                            bounds=[bounds[i] for i in others],
+                            options={"ftol": 1e-12, "gtol": 1e-7},
+                        )
+                    start["x"] = r.x
+                    val = r.fun
+                else:
+                    val = f(np.array([]))
+                return float(np.sign(v - psi_hat[k]) * np.sqrt(max(val - d_min, 0.0)))
+
+            lo_b, hi_b = bounds[k]
+            lo_b = lo_b if name[2] is None else -1.0
+            hi_b = hi_b if name[2] is None else 1.0
+            trace: list = [(psi_hat[k], 0.0)]
+            lo, hi = _profile_one(
+                zeta,
+                psi_hat[k],
+                se_all[k],
+                lo_b,
+                hi_b,
+                z,
+                trace,
+                reset=lambda start=start, others=others: start.update(x=psi_hat[others].copy()),
+            )
+            names.append(name)
+            ests.append(psi_fit[k])
+            lows.append(lo)
+            ups.append(hi)
+            traces[name] = np.array(sorted(trace))
+    if which in ("all", "beta_"):
+        _fixed_profiles(fit, ml, z, names, ests, lows, ups, traces)
+    return ProfileResult(names, np.array(ests), np.array(lows), np.array(ups), traces, level)
+
+
+def _fixed_profiles(fit, ml, z, names, ests, lows, ups, traces):
+    """Fixed effects: the ML deviance with beta_j held at v (an offset), minimised over the
+    variance parameters."""
+    from hierarch.freq.lmm import _LMM
+
+    pf = ml.problem.pf
+    d_min = ml.criterion
+    for j, name in enumerate(pf.x_names):
+        X_rest = np.delete(pf.X, j, axis=1)
+        start = {"theta": ml.theta.copy()}
+        lower = [lo for lo in ml.problem.lower]
+        bnds = [(0.0, None) if lo == 0.0 else (None, None) for lo in lower]
+
+        def zeta(v, j=j, X_rest=X_rest, start=start, bnds=bnds):
+            sub = dataclasses.replace(
+                pf, y=pf.y - v * pf.X[:, j], X=X_rest, x_names=[n for n in pf.x_names if n != name]
+            )
+            m = _LMM(sub, reml=False)
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                r = optimize.minimize(
+                    m.deviance,
+                    start["theta"],
+                    method="L-BFGS-B",
+                    bounds=bnds,
+                    options={"ftol": 1e-12, "gtol": 1e-7},
+                )
+            start["theta"] = r.x
+            return float(np.sign(v - ml.beta[j]) * np.sqrt(max(r.fun - d_min, 0.0)))
+
+        se = float(np.sqrt(ml.vcov[j, j]))
+        trace: list = [(ml.beta[j], 0.0)]
+        lo, hi = _profile_one(
+            zeta,
+            ml.beta[j],
+            se,
+            None,
+            None,
+            z,
+            trace,
+            reset=lambda start=start: start.update(theta=ml.theta.copy()),
+        )
+        names.append((name, None, None, "fixed"))
+        ests.append(fit.beta[j])
+        lows.append(lo)
+        ups.append(hi)
+        traces[name] = np.array(sorted(trace))
