@@ -124,7 +124,7 @@ def _profile_one(zeta, est, se, lo_bound, hi_bound, z, trace, reset=None):
             trace.append((v, zv))
             if sign * zv >= z:
                 found = optimize.brentq(
-                    lambda t: zeta(t) - target,
+                    lambda t, target=target: zeta(t) - target,
                     min(inner, v),
                     max(inner, v),
                     xtol=1e-7 * max(se, 1e-12),
@@ -262,7 +262,7 @@ def _fixed_profiles(fit, ml, z, names, ests, lows, ups, traces):
         lower = [lo for lo in ml.problem.lower]
         bnds = [(0.0, None) if lo == 0.0 else (None, None) for lo in lower]
 
-        def zeta(v, j=j, X_rest=X_rest, start=start, bnds=bnds):
+        def zeta(v, j=j, name=name, X_rest=X_rest, start=start, bnds=bnds):
             sub = dataclasses.replace(
                 pf, y=pf.y - v * pf.X[:, j], X=X_rest, x_names=[n for n in pf.x_names if n != name]
             )
