@@ -13,6 +13,7 @@ from hierarch.core.formula import ParsedFormula
 from hierarch.core.priors import Prior
 from hierarch.core.spec import ModelSpec, is_observation_level, unique_factors
 from hierarch.fits.base import BayesFit, MLFitSave, column_array, column_values
+from hierarch.freq.bootstrap import bootstrap, refit
 from hierarch.freq.inference import (
     DDF_METHODS,
     FixedEffectTests,
@@ -21,6 +22,7 @@ from hierarch.freq.inference import (
     satterthwaite,
 )
 from hierarch.freq.lmm import LMMFit, varcorr_table
+from hierarch.freq.profile import profile_glmm, profile_lmm
 from hierarch.report import mixed as report_mixed
 from hierarch.report.tau import TauSummary, tau_from_draws, tau_from_estimate
 
@@ -132,7 +134,193 @@ def _ml_tau(fit, factor: str | None) -> TauSummary:
     i, c, _ = _intercept_block(fit.model, factor)
     sd = float(np.sqrt(fit.ml.cov[i][c, c]))
     block = fit.model.parsed.blocks[i]
-    return tau_from_estimate(sd, fit.method, scale=scale_label(fit.model.link), group=block.factor)
+    extra = {}
+    prof = fit._variance_profile()
+    if prof is not None:
+        key = (block.factor, block.columns[c], None)
+        k = prof.names.index(key)
+        trace = prof.traces[key]
+        extra = {
+            "interval": (prof.lower[k], prof.upper[k]),
+            "conf_level": prof.level,
+            "profile": pd.DataFrame(
+                {
+                    "tau": trace[:, 0],
+                    "zeta": trace[:, 1],
+                    "likelihood": np.exp(-(trace[:, 1] ** 2) / 2),
+                }
+            ),
+        }
+    return tau_from_estimate(
+        sd, fit.method, scale=scale_label(fit.model.link), group=block.factor, **extra
+    )
+
+
+def _label(name) -> str:
+    """A parameter's row label: ``sd[group: effect]``, ``cor[group: a, b]``, ``sigma`` or the
+    fixed effect's name (the labels of :func:`hierarch.compare`)."""
+    if len(name) == 4:
+        return name[0]
+    group, v1, v2 = name
+    if group == "Residual":
+        return "sigma"
+    return f"sd[{group}: {v1}]" if v2 is None else f"cor[{group}: {v2}, {v1}]"
+
+
+class _MLInference:
+    """Intervals of a maximum-likelihood fit: ``confint()`` (profile, Wald, bootstrap) and
+    the profile intervals that ``group_sds()`` and ``tau()`` carry."""
+
+    def _profile(self, level: float, which: str = "all"):
+        cache = self.__dict__.setdefault("_profile_cache", {})
+        key = (float(level), which)
+        if key not in cache:
+            full = cache.get((float(level), "all"))
+            if full is not None:
+                return full
+            cache[key] = self._compute_profile(float(level), which)
+        return cache[key]
+
+    def _compute_profile(self, level: float, which: str):
+        if hasattr(self, "lmm"):
+            if self.lmm.problem is None:
+                return None
+            return profile_lmm(self.lmm, level, which)
+        pf = self.model.parsed
+        return profile_glmm(self.glmm, pf.blocks, pf.x_names, level, which)
+
+    def _variance_profile(self):
+        """The profiles of the variance parameters at ``conf_level`` (None where none)."""
+        try:
+            return self._profile(self.conf_level, "theta_")
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+
+    def _parameter_vector(self, est) -> tuple[list[str], np.ndarray]:
+        """Labels and values of every parameter of an engine result (for the bootstrap)."""
+        blocks = self.model.parsed.blocks
+        names, vals = [], []
+        for b, C in zip(blocks, est.cov, strict=True):
+            sd = np.sqrt(np.clip(np.diag(C), 0, None))
+            for c, col in enumerate(b.columns):
+                names.append(_label((b.factor, col, None)))
+                vals.append(sd[c])
+            for j in range(b.k):
+                for i in range(j + 1, b.k):
+                    names.append(_label((b.factor, b.columns[i], b.columns[j])))
+                    ok = sd[i] > 0 and sd[j] > 0
+                    vals.append(C[i, j] / (sd[i] * sd[j]) if ok else 0.0)
+        if hasattr(self, "lmm"):
+            names.append("sigma")
+            vals.append(est.sigma)
+        names += list(self.model.parsed.x_names)
+        vals += list(est.beta)
+        return names, np.array(vals, float)
+
+    def confint(
+        self,
+        method: str = "profile",
+        level: float | None = None,
+        n_boot: int = 500,
+        random_seed: int | None = None,
+        progressbar: bool = True,
+    ) -> pd.DataFrame:
+        """Confidence intervals for every parameter, as lme4's ``confint(fit)``.
+
+        Parameters
+        ----------
+        method : {"profile", "wald", "boot"}
+            ``profile`` (lme4's default): the profile likelihood, inverted at the chi-square
+            cut-off (:mod:`hierarch.freq.profile`; the ML deviance, REML fits included, as
+            lme4); ``wald``: ``estimate +/- z se`` for the fixed effects (NaN for the
+            variance parameters, as lme4); ``boot``: percentiles of ``n_boot`` parametric
+            bootstrap refits by the fit's own method (lme4's ``bootMer`` with
+            ``use.u = FALSE``), seeded by ``random_seed``, with a progress bar.
+        level : float, optional
+            The confidence level (default: the fit's ``conf_level``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``parameter`` (``sd[group: effect]``, ``cor[group: a, b]``,
+            ``sigma``, then the fixed effects): ``estimate``, ``lower``, ``upper``.  A
+            bootstrap table says in ``attrs["n_failed"]`` how many refits failed.
+
+        Examples
+        --------
+        >>> import hierarch
+        >>> fit = hierarch.model("weight ~ week + (1 | id)",
+        ...                      hierarch.load_dataset("pigs")).fit(method="reml")
+        >>> fit.confint().round(3).loc["sd[id: Intercept]"].tolist()
+        [3.891, 3.167, 4.797]
+        """
+        level = float(self.conf_level if level is None else level)
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, got {level!r}")
+        names, est = self._parameter_vector(self.ml if hasattr(self, "lmm") else self.glmm)
+        out = pd.DataFrame({"estimate": est}, index=pd.Index(names, name="parameter"))
+        key = str(method).lower()
+        if key == "profile":
+            prof = self._profile(level, "all")
+            if prof is None:
+                raise ValueError("profile intervals are not available for the known-SE hierarchy")
+            got = {_label(n): (lo, hi) for n, lo, hi in zip(prof.names, prof.lower, prof.upper)}
+            out["lower"] = [got.get(n, (np.nan, np.nan))[0] for n in names]
+            out["upper"] = [got.get(n, (np.nan, np.nan))[1] for n in names]
+        elif key == "wald":
+            z = _z(level)
+            p = len(self.model.parsed.x_names)
+            se = np.full(len(names), np.nan)
+            se[-p:] = np.sqrt(np.diag(self.ml.vcov))
+            out["lower"], out["upper"] = est - z * se, est + z * se
+        elif key == "boot":
+            est_obj = self.lmm if hasattr(self, "lmm") else self.glmm
+            method_fit = self.method
+            n_agq = getattr(est_obj, "n_agq", 1)
+
+            def statistic(y):
+                return self._parameter_vector(refit(self.model, y, method_fit, n_agq))[1]
+
+            draws, failed = bootstrap(
+                self.model,
+                est_obj,
+                statistic,
+                n_boot,
+                random_seed,
+                progressbar,
+                "Bootstrap refits",
+            )
+            a = (1 - level) / 2
+            out["lower"] = np.quantile(draws, a, axis=0)
+            out["upper"] = np.quantile(draws, 1 - a, axis=0)
+            out.attrs["n_failed"] = failed
+            out.attrs["n_boot"] = int(n_boot)
+        else:
+            raise ValueError(f"method must be 'profile', 'wald' or 'boot', got {method!r}")
+        out.attrs["method"] = key
+        out.attrs["level"] = level
+        return out
+
+    def _sd_intervals(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``lower``/``upper`` profile columns for a ``group_sds()`` table."""
+        prof = self._variance_profile()
+        if prof is None:
+            return table
+        got = {
+            (n[0], n[1]): (lo, hi)
+            for n, lo, hi in zip(prof.names, prof.lower, prof.upper)
+            if len(n) == 3 and n[2] is None
+        }
+        table["lower"] = [
+            got.get((g, e), (np.nan, np.nan))[0]
+            for g, e in zip(table["group"], table["effect"], strict=True)
+        ]
+        table["upper"] = [
+            got.get((g, e), (np.nan, np.nan))[1]
+            for g, e in zip(table["group"], table["effect"], strict=True)
+        ]
+        table.attrs["interval"] = f"{100 * self.conf_level:g}% profile"
+        return table
 
 
 def ml_fit(model: ModelSpec, result, conf_level: float = 0.95):
@@ -142,7 +330,7 @@ def ml_fit(model: ModelSpec, result, conf_level: float = 0.95):
     return GLMMMLFit(model, result, conf_level)
 
 
-class MixedMLFit(MLFitSave, _MixedReports):
+class MixedMLFit(MLFitSave, _MLInference, _MixedReports):
     """A REML/ML fit of a formula model (the frequentist twin)."""
 
     method_label = {"reml": "REML", "ml": "maximum likelihood"}
@@ -344,11 +532,14 @@ class MixedMLFit(MLFitSave, _MixedReports):
 
     def group_sds(self) -> pd.DataFrame:
         """Estimated group SDs, one row per block and effect (the Bayesian fit's columns:
-        ``group``, ``effect``, ``kind``, ``estimate``)."""
-        return pd.DataFrame(
-            _sd_rows(
-                self.model,
-                [lambda c, C=C: {"estimate": float(np.sqrt(C[c, c]))} for C in self.lmm.cov],
+        ``group``, ``effect``, ``kind``, ``estimate``, with ``lower``/``upper`` the profile
+        interval at ``conf_level``, as :meth:`confint`)."""
+        return self._sd_intervals(
+            pd.DataFrame(
+                _sd_rows(
+                    self.model,
+                    [lambda c, C=C: {"estimate": float(np.sqrt(C[c, c]))} for C in self.lmm.cov],
+                )
             )
         )
 
@@ -688,7 +879,7 @@ def _sd_rows(model: ModelSpec, values) -> list[dict]:
     return rows
 
 
-class GLMMMLFit(MLFitSave, _MixedReports):
+class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
     """Laplace / adaptive-quadrature maximum-likelihood fit of a GLMM (the frequentist twin
     of a non-Gaussian formula model; see :func:`hierarch.freq.laplace.fit_glmm`).
 
@@ -766,11 +957,14 @@ class GLMMMLFit(MLFitSave, _MixedReports):
 
     def group_sds(self) -> pd.DataFrame:
         """Random-effect SDs (link scale), one row per block and effect; ``kind`` marks an
-        observation-level effect (one level per row) as ``overdispersion``."""
-        return pd.DataFrame(
-            _sd_rows(
-                self.model,
-                [lambda c, C=C: {"estimate": float(np.sqrt(C[c, c]))} for C in self.glmm.cov],
+        observation-level effect (one level per row) as ``overdispersion``; ``lower`` and
+        ``upper`` are the profile interval at ``conf_level`` (as :meth:`confint`)."""
+        return self._sd_intervals(
+            pd.DataFrame(
+                _sd_rows(
+                    self.model,
+                    [lambda c, C=C: {"estimate": float(np.sqrt(C[c, c]))} for C in self.glmm.cov],
+                )
             )
         )
 

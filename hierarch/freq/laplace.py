@@ -97,6 +97,8 @@ class GLMMFit:
     hessian_ok: bool
     message: str
     notes: list[str] = field(default_factory=list)
+    #: the Laplace problem the fit was made from (for profiles and refits)
+    problem: object = field(default=None, repr=False, compare=False)
 
     @property
     def se(self) -> np.ndarray:
@@ -629,4 +631,5 @@ def fit_glmm(
         hessian_ok=hessian_ok,
         message=str(best.message),
         notes=notes,
+        problem=prob,
     )

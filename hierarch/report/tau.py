@@ -44,6 +44,12 @@ class TauSummary:
     draws: np.ndarray | None = None
     prior: str = ""
     prior_density: pd.DataFrame | None = None
+    #: ML fits: how ``lower``/``upper`` were made ("profile"), their level, and the profile
+    #: likelihood ``tau``, ``zeta`` (signed root deviance) and ``likelihood`` (relative,
+    #: ``exp(-zeta^2 / 2)``) on a grid, for plots against the posterior
+    interval: str = ""
+    conf_level: float = _NAN
+    profile: pd.DataFrame | None = None
 
     @property
     def mean(self) -> float:
@@ -54,6 +60,8 @@ class TauSummary:
     def table(self) -> pd.DataFrame:
         """The summary as a one-row DataFrame."""
         row = {"estimate": self.estimate, "method": self.method}
+        if self.interval:
+            row |= {"lower": self.lower, "upper": self.upper, "interval": self.interval}
         if self.draws is not None:
             row |= {
                 "sd": self.sd,
@@ -77,7 +85,13 @@ class TauSummary:
     def __str__(self) -> str:
         where = f"between-group SD{f' of {self.group}' if self.group else ''}, {self.scale}"
         if self.draws is None:
-            return f"tau ({where}): {self.estimate:.4f} ({self.method} estimate)"
+            ci = (
+                f", {100 * self.conf_level:g}% {self.interval} interval "
+                f"[{self.lower:.4f}, {self.upper:.4f}]"
+                if self.interval
+                else ""
+            )
+            return f"tau ({where}): {self.estimate:.4f} ({self.method} estimate){ci}"
         return (
             f"tau ({where}): mean {self.estimate:.4f}, sd {self.sd:.4f}, "
             f"median {self.median:.4f}, {100 * self.hdi_prob:g}% HDI "
@@ -110,9 +124,28 @@ def tau_from_draws(
     )
 
 
-def tau_from_estimate(value: float, method: str, *, scale: str, group: str = "") -> TauSummary:
-    """tau of a maximum-likelihood fit: the estimate (never negative, never NaN)."""
+def tau_from_estimate(
+    value: float,
+    method: str,
+    *,
+    scale: str,
+    group: str = "",
+    interval: tuple[float, float] | None = None,
+    conf_level: float = _NAN,
+    profile: pd.DataFrame | None = None,
+) -> TauSummary:
+    """tau of a maximum-likelihood fit: the estimate (never negative, never NaN), with its
+    profile interval and profile likelihood when given."""
     value = float(value)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"a between-group SD must be finite and >= 0, got {value}")
-    return TauSummary(estimate=value, method=method, scale=scale, group=group)
+    extra = {}
+    if interval is not None:
+        extra = {
+            "lower": float(interval[0]),
+            "upper": float(interval[1]),
+            "interval": "profile",
+            "conf_level": float(conf_level),
+            "profile": profile,
+        }
+    return TauSummary(estimate=value, method=method, scale=scale, group=group, **extra)
