@@ -264,7 +264,10 @@ class _MLInference:
             prof = self._profile(level, "all")
             if prof is None:
                 raise ValueError("profile intervals are not available for the known-SE hierarchy")
-            got = {_label(n): (lo, hi) for n, lo, hi in zip(prof.names, prof.lower, prof.upper)}
+            got = {
+                _label(n): (lo, hi)
+                for n, lo, hi in zip(prof.names, prof.lower, prof.upper, strict=True)
+            }
             out["lower"] = [got.get(n, (np.nan, np.nan))[0] for n in names]
             out["upper"] = [got.get(n, (np.nan, np.nan))[1] for n in names]
         elif key == "wald":
@@ -308,7 +311,7 @@ class _MLInference:
             return table
         got = {
             (n[0], n[1]): (lo, hi)
-            for n, lo, hi in zip(prof.names, prof.lower, prof.upper)
+            for n, lo, hi in zip(prof.names, prof.lower, prof.upper, strict=True)
             if len(n) == 3 and n[2] is None
         }
         table["lower"] = [
