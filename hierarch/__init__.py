@@ -48,6 +48,7 @@ from hierarch.frontends import simulate  # noqa: E402
 from hierarch.frontends.binomial import binomial_model  # noqa: E402
 from hierarch.frontends.mixed import Model, model  # noqa: E402
 from hierarch.frontends.normal_means import normal_means  # noqa: E402
+from hierarch.report.anova import anova  # noqa: E402
 from hierarch.report.binomial import new_group, population, shrinkage, tau_summary  # noqa: E402
 from hierarch.report.compare import compare  # noqa: E402
 
@@ -55,6 +56,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BayesFit",
+    "anova",
     "ConvergenceWarning",
     "Prior",
     "binomial_model",

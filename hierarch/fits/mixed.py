@@ -13,7 +13,7 @@ from hierarch.core.formula import ParsedFormula
 from hierarch.core.priors import Prior
 from hierarch.core.spec import ModelSpec, is_observation_level, unique_factors
 from hierarch.fits.base import BayesFit, MLFitSave, column_array, column_values
-from hierarch.freq.bootstrap import bootstrap, refit
+from hierarch.freq.bootstrap import bootstrap, refit, simulate_responses
 from hierarch.freq.inference import (
     DDF_METHODS,
     FixedEffectTests,
@@ -47,9 +47,21 @@ class _MixedReports:
         kind: str = "conditional",
         prob: float | None = None,
         random_seed: int | None = None,
+        n_boot: int = 0,
+        scale: str = "response",
+        progressbar: bool = True,
     ) -> pd.DataFrame:
         """Predictions for new rows (see :func:`report_mixed.predict`)."""
-        return report_mixed.predict(self, newdata, kind, prob, random_seed)
+        return report_mixed.predict(
+            self,
+            newdata,
+            kind,
+            prob,
+            random_seed,
+            n_boot=n_boot,
+            scale=scale,
+            progressbar=progressbar,
+        )
 
     def loo(self):
         """PSIS-LOO via ArviZ (see :func:`report_mixed.loo`)."""
@@ -282,7 +294,8 @@ class _MLInference:
             n_agq = getattr(est_obj, "n_agq", 1)
 
             def statistic(y):
-                return self._parameter_vector(refit(self.model, y, method_fit, n_agq))[1]
+                new = refit(self.model, y, method_fit, n_agq, theta_start=est_obj.theta)
+                return self._parameter_vector(new)[1]
 
             draws, failed = bootstrap(
                 self.model,
@@ -303,6 +316,38 @@ class _MLInference:
         out.attrs["method"] = key
         out.attrs["level"] = level
         return out
+
+    def simulate(self, n: int = 1, seed: int | None = None, use_u: bool = False) -> pd.DataFrame:
+        """Responses simulated from the fitted model, as lme4's ``simulate(fit, nsim, seed)``.
+
+        Parameters
+        ----------
+        n : int
+            Number of simulated data sets.
+        seed : int, optional
+            Seed (numpy's generator): the same seed gives the same responses.
+        use_u : bool
+            Keep the fitted groups' conditional modes (lme4's ``use.u = TRUE``) instead of
+            drawing new group effects from the estimated population (the default).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per fitted row, columns ``sim_1`` ... ``sim_n`` (binomial: successes).
+
+        Examples
+        --------
+        >>> import hierarch
+        >>> fit = hierarch.model("weight ~ week + (1 | id)",
+        ...                      hierarch.load_dataset("pigs")).fit(method="reml")
+        >>> fit.simulate(3, seed=1).shape
+        (432, 3)
+        """
+        if int(n) != n or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        est = self.lmm if hasattr(self, "lmm") else self.glmm
+        y = simulate_responses(self.model, est, int(n), seed, use_u)
+        return pd.DataFrame(y.T, columns=[f"sim_{i + 1}" for i in range(int(n))])
 
     def _sd_intervals(self, table: pd.DataFrame) -> pd.DataFrame:
         """``lower``/``upper`` profile columns for a ``group_sds()`` table."""

@@ -19,7 +19,7 @@ import numpy as np
 from hierarch.core.spec import ModelSpec
 from hierarch.freq.spec_fit import fit_spec
 
-__all__ = ["bootstrap", "progress", "refit", "simulate_responses"]
+__all__ = ["bootstrap", "bootstrap_fits", "progress", "refit", "simulate_responses"]
 
 
 def _extra(spec: ModelSpec, est):
@@ -55,13 +55,14 @@ def simulate_responses(spec: ModelSpec, est, n: int, seed=None, use_u: bool = Fa
     return fam.rvs(rng, spec.link, eta, trials=spec.trials, extra=_extra(spec, est)).astype(float)
 
 
-def refit(spec: ModelSpec, y: np.ndarray, method: str, n_agq: int = 1):
-    """Fit ``spec`` again with the response ``y`` (the same design and grouping)."""
+def refit(spec: ModelSpec, y: np.ndarray, method: str, n_agq: int = 1, theta_start=None):
+    """Fit ``spec`` again with the response ``y`` (the same design and grouping), from
+    ``theta_start`` when given (the original estimate: a refit then costs one search)."""
     new = copy.copy(spec)
     new.parsed = dataclasses.replace(spec.parsed, y=np.asarray(y, float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_spec(new, method, n_agq)
+        return fit_spec(new, method, n_agq, theta_start=theta_start)
 
 
 def progress(iterable, total: int, label: str, show: bool):
@@ -104,3 +105,18 @@ def bootstrap(
     if not out:
         raise RuntimeError(f"none of the {n} bootstrap refits succeeded")
     return np.array(out), failed
+
+
+def bootstrap_fits(
+    spec: ModelSpec, est, method: str, n: int, seed=None, progressbar: bool = True, n_agq: int = 1
+) -> tuple[list, int]:
+    """``n`` parametric-bootstrap refits of ``spec`` by ``method`` (responses simulated
+    from ``est``): the engine results that succeeded and the number that failed."""
+    fits: list = []
+
+    def keep(y):
+        fits.append(refit(spec, y, method, n_agq, theta_start=est.theta))
+        return np.zeros(1)
+
+    _, failed = bootstrap(spec, est, keep, n, seed, progressbar, "Bootstrap refits")
+    return fits, failed

@@ -15,14 +15,14 @@ __all__ = ["ML_METHODS", "fit_spec"]
 ML_METHODS = ("reml", "ml", "laplace", "agq")
 
 
-def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1) -> LMMFit | GLMMFit:
+def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> LMMFit | GLMMFit:
     """Fit ``spec`` by ``method`` (one of :data:`ML_METHODS`).
 
     ``"reml"`` / ``"ml"``: Gaussian models with the identity link (a known offset moves the
     response); with known standard errors (``y | se(s) ~ 1 + (1 | g)``),
     :func:`hierarch.freq.normal_means.fit_known_se`.  ``"laplace"`` / ``"agq"``: the other
     families; ``"agq"`` (``n_agq`` points, 25 when fewer than 2 are asked for) needs a single
-    scalar random effect.
+    scalar random effect.  ``theta_start``: a start near the optimum (bootstrap refits).
     """
     pf = spec.parsed
     if method in ("reml", "ml"):
@@ -35,7 +35,7 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1) -> LMMFit | GLMMFit:
             return fit_known_se(pf, spec.known_se, reml=method == "reml")
         if pf.offset is not None:  # a known offset moves the response
             pf = dataclasses.replace(pf, y=pf.y - pf.offset)
-        return fit_lmm(pf, reml=method == "reml")
+        return fit_lmm(pf, reml=method == "reml", theta_start=theta_start)
     if method not in ("laplace", "agq"):
         raise ValueError(f"method must be one of {', '.join(ML_METHODS)}, got {method!r}")
     if spec.known_se is not None:
@@ -63,4 +63,5 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1) -> LMMFit | GLMMFit:
         trials=spec.trials if spec.family == "binomial" else None,
         offset=pf.offset,
         n_agq=n_agq,
+        theta_start=theta_start,
     )

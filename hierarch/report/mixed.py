@@ -55,7 +55,30 @@ def _stack(da) -> np.ndarray:
     return da.stack({name: ("chain", "draw")}).transpose(name, ...).values
 
 
-def _draws(fit, seed: int | None = None) -> _Draws:
+def _bootstrap_draws(fit, seed, n_boot: int, progressbar: bool) -> _Draws:
+    """Draws of the fixed effects and variance components from ``n_boot`` parametric
+    bootstrap refits of an ML fit (one draw per refit)."""
+    from hierarch.freq.bootstrap import bootstrap_fits
+
+    est = fit.lmm if hasattr(fit, "lmm") else fit.glmm
+    fits, _ = bootstrap_fits(
+        fit.model, est, fit.method, n_boot, seed, progressbar, getattr(est, "n_agq", 1)
+    )
+    beta = np.array([f.beta for f in fits])
+    sigma = np.array([getattr(f, "sigma", 0.0) for f in fits])
+    chols = []
+    for i in range(len(fit.model.parsed.blocks)):
+        roots = []
+        for f in fits:
+            w, V = np.linalg.eigh(np.asarray(f.cov[i]))
+            roots.append(V * np.sqrt(np.clip(w, 0, None)))
+        chols.append(np.array(roots))
+    return _Draws(beta, sigma, chols, None)
+
+
+def _draws(fit, seed: int | None = None, n_boot: int = 0, progressbar: bool = False) -> _Draws:
+    if n_boot and not _is_bayes(fit):
+        return _bootstrap_draws(fit, seed, n_boot, progressbar)
     if _is_bayes(fit):
         post = fit.idata.posterior
         chols = []
@@ -685,6 +708,9 @@ def predict(
     prob: float | None = None,
     random_seed: int | None = None,
     n_integrate: int = 200,
+    n_boot: int = 0,
+    scale: str = "response",
+    progressbar: bool = True,
 ) -> pd.DataFrame:
     """Predicted mean response for new rows, with intervals.
 
@@ -692,8 +718,12 @@ def predict(
     AGQ) give plug-in intervals in the spirit of merTools' ``predictInterval``: draws of
     ``beta ~ N(beta_hat, vcov)`` and of each fitted group's effects from their conditional
     distribution ``N(b_hat_j, condVar_j)``, with the variance components held at their
-    estimates (intervals that also carry the variance components' uncertainty, by parametric
-    bootstrap, are the frequentist-inference issue's).
+    estimates.  With ``n_boot > 0`` the fixed effects and the variance components come from
+    ``n_boot`` parametric-bootstrap refits instead (one draw per refit, lme4's ``bootMer``
+    with ``use.u = FALSE``), so the intervals carry the uncertainty of the variance
+    components too -- what matters for ``new_group`` and ``population`` predictions with few
+    groups; the fitted groups' effects still come from their conditional distribution at the
+    estimates.
 
     Parameters
     ----------
@@ -707,21 +737,30 @@ def predict(
         the fixed effects alone (random effects set to 0).
     random_seed : int, optional
         Seed of the draws (default: the fit's seed): reproducible.
+    n_boot : int
+        ML fits: parametric-bootstrap refits for the draws (0: plug-in draws).
+    scale : {"response", "link"}
+        The mean response, or the linear predictor (for ``population`` the link of the
+        population-averaged mean).
 
     Returns
     -------
     DataFrame
-        ``newdata`` with ``mean``, ``lower``, ``upper`` (response scale, central interval).
+        ``newdata`` with ``mean``, ``lower``, ``upper`` (central interval at ``prob``).
     """
     kinds = ("conditional", "new_group", "population", "fixed")
     if kind not in kinds:
         raise ValueError(f"kind must be one of {', '.join(kinds)}, got {kind!r}")
+    if scale not in ("response", "link"):
+        raise ValueError(f"scale must be 'response' or 'link', got {scale!r}")
+    if n_boot and _is_bayes(fit):
+        raise ValueError("n_boot is for maximum-likelihood fits; a Bayesian fit uses its posterior")
     model = fit.model
     pf = model.parsed
     seed = random_seed
     if seed is None:
         seed = fit.spec["sampler"]["random_seed"] if _is_bayes(fit) else 0
-    d = _draws(fit, seed)
+    d = _draws(fit, seed, n_boot, progressbar)
     rng = np.random.default_rng(seed)
     eta = d.beta @ pf.new_X(newdata).T + pf.new_offset(newdata)  # (S, m)
     Zs = [b.new_Z(newdata) for b in pf.blocks]
@@ -765,10 +804,16 @@ def predict(
             b_new = np.einsum("sij,skj->ski", L, rng.standard_normal((S, K, L.shape[-1])))
             extra += np.einsum("ske,me->skm", b_new, Zs[i])
         mu = _mean(model.link, eta[:, None, :] + extra).mean(axis=1)
+    if scale == "link":
+        from hierarch.core.families import link_np
+
+        mu = link_np(model.link, mu)
     lo, hi = _interval(mu, float(prob or fit.conf_level))
     out = newdata.reset_index(drop=True).copy()
     out["mean"], out["lower"], out["upper"] = mu.mean(0), lo, hi
     out.attrs["kind"] = kind
+    out.attrs["scale"] = scale
+    out.attrs["draws"] = "bootstrap" if n_boot else ("posterior" if _is_bayes(fit) else "plug-in")
     return out
 
 
