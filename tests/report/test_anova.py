@@ -19,7 +19,9 @@ import hierarch  # noqa: E402
 from hierarch.report.anova import chibar_p  # noqa: E402
 
 FORMULA = {
-    "cbind(incidence, size - incidence) ~ 1 + (1 | herd)": "incidence | trials(size) ~ 1 + (1 | herd)",
+    "cbind(incidence, size - incidence) ~ 1 + (1 | herd)": (
+        "incidence | trials(size) ~ 1 + (1 | herd)"
+    ),
     "cbind(incidence, size - incidence) ~ period + (1 | herd)": (
         "incidence | trials(size) ~ C(period) + (1 | herd)"
     ),
