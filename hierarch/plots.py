@@ -175,6 +175,60 @@ def plot_tau(summary: TauSummary, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def plot_tau_comparison(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """tau by both approaches, from :func:`hierarch.report.tau.tau_comparison`: the
+    posterior (density of the draws, posterior median and HDI), the prior, and the
+    normalised profile likelihood with the ML estimate and its profile interval."""
+    a = table.attrs
+    ax = _ax(ax)
+    ax.fill_between(table["tau"], table["posterior"], color="C0", alpha=0.35, label="posterior")
+    ax.plot(
+        table["tau"], table["prior"], color="k", ls="--", lw=1, label=f"prior {a['prior_label']}"
+    )
+    ax.plot(
+        table["tau"],
+        table["profile_likelihood"],
+        color="C1",
+        lw=2,
+        label="profile likelihood (normalised)",
+    )
+    ax.axvline(
+        a["ml_estimate"],
+        color="C1",
+        lw=1,
+        label=f"{a['ml_method']} estimate {a['ml_estimate']:.3f}",
+    )
+    top = float(np.nanmax(table[["posterior", "profile_likelihood"]].to_numpy()))
+    ax.hlines(
+        -0.04 * top,
+        a["ml_lower"],
+        a["ml_upper"],
+        color="C1",
+        lw=4,
+        label=f"{100 * a['conf_level']:g}% profile interval",
+    )
+    ax.axvline(
+        a["posterior_median"],
+        color="C0",
+        lw=1,
+        label=f"posterior median {a['posterior_median']:.3f}",
+    )
+    ax.hlines(
+        -0.09 * top,
+        a["hdi_lower"],
+        a["hdi_upper"],
+        color="C0",
+        lw=4,
+        label=f"{100 * a['hdi_prob']:g}% HDI",
+    )
+    group = f" of {a['group']}" if a.get("group") else ""
+    ax.set_xlabel(rf"$\tau$ (between-group SD{group}, {a['scale']})")
+    ax.set_ylabel("density")
+    ax.set_title(r"$\tau$: posterior and profile likelihood")
+    ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
 def plot_shrinkage_2d(
     table: pd.DataFrame, ax: Axes | None = None, *, coefs: tuple[str, str] | None = None
 ) -> Axes:

@@ -817,6 +817,28 @@ def predict(
     return out
 
 
+def _posterior_quantities(bayes_fit) -> dict[str, np.ndarray]:
+    """Draws of every quantity of :func:`compare`'s rows, by row label."""
+    post = bayes_fit.idata.posterior
+    out = {}
+    beta = _stack(post["beta"])
+    for c, name in enumerate(bayes_fit.spec["x_names"]):
+        out[name] = beta[:, c]
+    for blk in bayes_fit.spec["blocks"]:
+        sd = _stack(post[f"sd_{blk['name']}"])
+        for c, col in enumerate(blk["columns"]):
+            out[f"sd[{blk['factor']}: {col}]"] = sd[:, c]
+        if f"corr_{blk['name']}" in post:
+            corr = _stack(post[f"corr_{blk['name']}"])
+            cols = blk["columns"]
+            for i in range(len(cols)):
+                for j in range(i + 1, len(cols)):
+                    out[f"cor[{blk['factor']}: {cols[i]}, {cols[j]}]"] = corr[:, i, j]
+    if "sigma" in post:
+        out["sigma"] = _stack(post["sigma"]).ravel()
+    return out
+
+
 def compare(ml_fit, bayes_fit) -> pd.DataFrame:
     """Frequentist (REML/ML, Laplace, AGQ) and Bayesian estimates of a formula model side
     by side.
@@ -825,19 +847,42 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
     -------
     DataFrame
         One row per quantity (fixed effects, group SDs, correlations, residual SD or the
-        family's dispersion parameter) with the frequentist ``estimate`` and the Bayesian
-        posterior ``mean``, ``lower``, ``upper``.
+        family's dispersion parameter): the frequentist ``estimate`` with its profile
+        interval ``ml_lower``, ``ml_upper`` (lme4's ``confint``, at the ML fit's
+        ``conf_level``; NaN where there is none), and the posterior ``mean``, ``lower``,
+        ``upper`` (central interval), ``median`` and highest-density interval
+        ``hdi_lower``, ``hdi_upper`` (at the Bayesian fit's ``conf_level``).
     """
     if _is_bayes(ml_fit) or not _is_bayes(bayes_fit):
         raise ValueError("compare(ml_fit, bayes_fit): the REML/ML fit first, then the Bayesian")
+    try:
+        ci = ml_fit.confint()
+    except (ValueError, np.linalg.LinAlgError):  # no profile (known SEs)
+        ci = None
+    draws = _posterior_quantities(bayes_fit)
+    prob = float(bayes_fit.conf_level)
 
     def row(quantity, estimate, post):
+        x = draws.get(quantity)
+        if x is not None:
+            import arviz as az
+
+            hl, hu = az.hdi(np.asarray(x, float), hdi_prob=prob)
+            med = float(np.median(x))
+        else:
+            hl = hu = med = np.nan
+        have = ci is not None and quantity in ci.index
         return {
             "quantity": quantity,
             "estimate": estimate,
+            "ml_lower": ci.loc[quantity, "lower"] if have else np.nan,
+            "ml_upper": ci.loc[quantity, "upper"] if have else np.nan,
             "mean": post["estimate"],
             "lower": post["lower"],
             "upper": post["upper"],
+            "median": med,
+            "hdi_lower": hl,
+            "hdi_upper": hu,
         }
 
     fe_ml, fe_b = ml_fit.fixed_effects(), bayes_fit.fixed_effects()
@@ -857,3 +902,49 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
         var = ml_fit.model.family_info.extra[0]
         rows.append(row(name, value, bayes_fit._summ(var).iloc[0]))
     return pd.DataFrame(rows).set_index("quantity")
+
+
+def compare_groups(ml_fit, bayes_fit, factor: str | None = None) -> pd.DataFrame:
+    """Per group and effect: the BLUP (conditional mode) with its conditional SD beside the
+    posterior mean and SD of the same group effect (link scale).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``group`` (the factor), ``level``, ``effect``, ``blup``, ``blup_sd``,
+        ``posterior_mean``, ``posterior_sd`` and ``shrink_ratio`` (posterior mean / BLUP,
+        NaN for a BLUP of 0), one row per level and effect of ``factor`` (default: the
+        first grouping factor).
+    """
+    if _is_bayes(ml_fit) or not _is_bayes(bayes_fit):
+        raise ValueError("compare_groups(ml_fit, bayes_fit): the ML fit first, then the Bayesian")
+    ra, rb = ml_fit.ranef(), bayes_fit.ranef()
+    blocks = ml_fit.model.parsed.blocks
+    factor = factor or blocks[0].factor
+    rows = []
+    for name, b in zip(ml_fit.model.block_names, blocks, strict=True):
+        if b.factor != factor:
+            continue
+        a, p = ra[name], rb[name]
+        for col in b.columns:
+            blup = a[col].to_numpy()
+            pm = p[col].to_numpy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(blup != 0, pm / blup, np.nan)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "group": factor,
+                        "level": a.index.to_numpy(),
+                        "effect": col,
+                        "blup": blup,
+                        "blup_sd": a[f"se_{col}"].to_numpy(),
+                        "posterior_mean": pm,
+                        "posterior_sd": p[f"sd_{col}"].to_numpy(),
+                        "shrink_ratio": ratio,
+                    }
+                )
+            )
+    if not rows:
+        raise ValueError(f"no grouping factor {factor!r} in this model")
+    return pd.concat(rows, ignore_index=True)

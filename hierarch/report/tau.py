@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import arviz as az
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from hierarch.core.priors import Prior
 
-__all__ = ["TauSummary", "tau_from_draws", "tau_from_estimate"]
+__all__ = ["TauSummary", "tau_comparison", "tau_from_draws", "tau_from_estimate"]
 
 _NAN = float("nan")
 
@@ -149,3 +150,62 @@ def tau_from_estimate(
             "profile": profile,
         }
     return TauSummary(estimate=value, method=method, scale=scale, group=group, **extra)
+
+
+def tau_comparison(ml: TauSummary, bayes: TauSummary, n_grid: int = 400) -> pd.DataFrame:
+    """The posterior of tau, its prior and the ML profile likelihood on one grid, for
+    :func:`hierarch.plots.plot_tau_comparison`.
+
+    The profile likelihood ``exp(-zeta^2 / 2)`` (``zeta`` the signed root of the deviance
+    difference, interpolated linearly between the profiled points, where it is close to
+    linear) is normalised to unit area on the grid, so it can be drawn on the density scale
+    beside the posterior (a kernel density of the draws) and the prior.  The profile is of
+    the ML deviance (as lme4's), so for a REML fit its peak is the ML estimate, a little
+    below the REML estimate that ``attrs["ml_estimate"]`` holds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``tau``, ``posterior``, ``prior``, ``profile_likelihood``; ``attrs`` hold the
+        ML estimate and interval and the posterior median and HDI.
+    """
+    if bayes.draws is None or ml.draws is not None:
+        raise ValueError("tau_comparison(ml, bayes): the ML fit's tau first, then the Bayesian")
+    if ml.profile is None:
+        raise ValueError(
+            "this ML tau has no profile likelihood (the known-SE hierarchy, or no profile)"
+        )
+    hi = max(float(np.quantile(bayes.draws, 0.995)), float(ml.upper) * 1.2, 1e-3)
+    grid = np.linspace(0.0, hi, n_grid)
+    kde = stats.gaussian_kde(bayes.draws)
+    # reflect at zero: tau >= 0, and a plain kernel density loses mass below it
+    post = kde(grid) + kde(-grid)
+    pdens = bayes.prior_density
+    prior = np.interp(grid, pdens["tau"], pdens["density"], right=np.nan)
+    prof = ml.profile.sort_values("tau")
+    zeta = np.interp(grid, prof["tau"], prof["zeta"], left=np.nan, right=np.nan)
+    # beyond the profiled range: extrapolate linearly from the last two points
+    for side in (0, -1):
+        idx = [0, 1] if side == 0 else [-2, -1]
+        t, z = prof["tau"].to_numpy()[idx], prof["zeta"].to_numpy()[idx]
+        slope = (z[1] - z[0]) / (t[1] - t[0]) if t[1] != t[0] else 0.0
+        mask = np.isnan(zeta) & ((grid < t[0]) if side == 0 else (grid > t[1]))
+        zeta[mask] = z[1 if side else 0] + slope * (grid[mask] - t[1 if side else 0])
+    lik = np.exp(-0.5 * zeta**2)
+    lik /= float(np.sum((lik[1:] + lik[:-1]) * np.diff(grid)) / 2)  # trapezoid rule
+    out = pd.DataFrame({"tau": grid, "posterior": post, "prior": prior, "profile_likelihood": lik})
+    out.attrs = {
+        "ml_estimate": ml.estimate,
+        "ml_lower": ml.lower,
+        "ml_upper": ml.upper,
+        "conf_level": ml.conf_level,
+        "ml_method": ml.method,
+        "posterior_median": bayes.median,
+        "hdi_lower": bayes.hdi_lower,
+        "hdi_upper": bayes.hdi_upper,
+        "hdi_prob": bayes.hdi_prob,
+        "prior_label": bayes.prior,
+        "scale": ml.scale,
+        "group": ml.group,
+    }
+    return out
