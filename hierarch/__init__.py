@@ -44,6 +44,7 @@ from hierarch.bayes.diagnostics import ConvergenceWarning  # noqa: E402
 from hierarch.core.datasets import describe_dataset, list_datasets, load_dataset  # noqa: E402
 from hierarch.core.priors import Prior  # noqa: E402
 from hierarch.fits.base import BayesFit, load_fit  # noqa: E402
+from hierarch.freq.diagnose import FitWarning  # noqa: E402
 from hierarch.frontends import simulate  # noqa: E402
 from hierarch.frontends.binomial import binomial_model  # noqa: E402
 from hierarch.frontends.mixed import Model, model  # noqa: E402
@@ -58,6 +59,7 @@ __all__ = [
     "BayesFit",
     "anova",
     "ConvergenceWarning",
+    "FitWarning",
     "Prior",
     "binomial_model",
     "compare",

@@ -48,6 +48,7 @@ from scipy.sparse.linalg import splu
 
 from hierarch.core.families import LAPLACE_FAMILIES, _link, get_family, link_np
 from hierarch.freq.boundary import escape_boundary
+from hierarch.freq.diagnose import TRY_BAYES, check_optimum, singular_message
 
 __all__ = ["GLMMFit", "LAPLACE_FAMILIES", "fit_glmm", "glm_fit"]
 
@@ -393,6 +394,7 @@ def fit_glmm(
     offset=None,
     n_agq: int = 1,
     theta_start=None,
+    block_names=None,
 ) -> GLMMFit:
     """Fit a GLMM by maximum likelihood (Laplace, or AGQ for one scalar random effect).
 
@@ -419,6 +421,8 @@ def fit_glmm(
         scalar random effect only).
     theta_start : array_like, optional
         Start of ``theta`` (default as lme4: 1 on the diagonals, 0 elsewhere).
+    block_names : list, optional
+        The parsed blocks (``factor``, ``columns``, ``k``), to name them in the notes.
 
     Returns
     -------
@@ -584,10 +588,25 @@ def fit_glmm(
 
     singular = any(np.any(np.abs(np.diag(T)) < 1e-4) for T in Ts)
     if singular:
+        from types import SimpleNamespace
+
+        named = [
+            SimpleNamespace(
+                factor=f"grouping factor {i + 1}",
+                columns=[f"effect {c + 1}" for c in range(Z.shape[1])],
+                k=Z.shape[1],
+            )
+            for i, (Z, _, _) in enumerate(blocks)
+        ]
         notes.append(
-            "boundary (singular) fit: a random-effect SD (or a direction of a correlated block) "
-            "is estimated at zero"
+            singular_message(block_names or named, cov)
+            or "boundary (singular) fit (as lme4's isSingular): " + TRY_BAYES
         )
+    elif theta_start is None:  # (refits from a start skip the optimum check)
+        names = [f"theta[{i}]" for i in range(nt)] + [f"beta[{j}]" for j in range(p)]
+        names += ["dispersion"] * (len(xhat) - nt - p)
+        lower = list(prob.lower) + [None] * (len(xhat) - nt)
+        notes += check_optimum(dev2, xhat, names, [0.0 if lo == 0 else None for lo in lower])
     hessian_ok = False
     vcov = vcov_cond
     if not singular:
@@ -609,8 +628,8 @@ def fit_glmm(
             )
     if not converged:
         notes.append(
-            f"the optimiser did not report convergence ({best.message}); check the estimates, "
-            "try rescaling covariates or simplifying the random-effect structure"
+            f"the optimiser did not report convergence ({best.message}); check the estimates. "
+            "What to try: center and scale the covariates, simplify the random effects."
         )
     return GLMMFit(
         family=family,

@@ -24,6 +24,7 @@ from scipy import linalg, optimize
 
 from hierarch.core.formula import ParsedFormula, REBlock
 from hierarch.freq.boundary import escape_boundary
+from hierarch.freq.diagnose import TRY_BAYES, check_optimum, singular_message
 
 __all__ = ["LMMFit", "fit_lmm", "varcorr_table"]
 
@@ -376,13 +377,24 @@ def fit_lmm(pf: ParsedFormula, reml: bool = True, theta_start=None) -> LMMFit:
     notes = []
     if singular:
         notes.append(
-            "boundary (singular) fit: a variance is estimated at zero or a correlation at +/-1; "
-            "the random-effects structure may be more complex than the data support "
-            "(as lme4's isSingular)"
+            singular_message(pf.blocks, covs)
+            or "boundary (singular) fit (as lme4's isSingular): " + TRY_BAYES
         )
     converged = bool(any(r.success for r in runs))
     if not converged:
-        notes.append(f"the optimiser did not report convergence: {best.message}")
+        notes.append(
+            f"the optimiser did not report convergence ({best.message}). What to try: center "
+            "and scale the covariates, simplify the random effects."
+        )
+    if not singular and theta_start is None:  # (refits from a start skip the check)
+        names = [
+            f"{b.factor}: {b.columns[i]}"
+            if i == j
+            else f"{b.factor}: {b.columns[i]}~{b.columns[j]}"
+            for b, idx in zip(pf.blocks, m.theta_index, strict=True)
+            for (i, j) in idx
+        ]
+        notes += check_optimum(m.deviance, theta, names, list(m.lower))
     return LMMFit(
         method="reml" if reml else "ml",
         x_names=pf.x_names,

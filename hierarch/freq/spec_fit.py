@@ -64,4 +64,5 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> 
         offset=pf.offset,
         n_agq=n_agq,
         theta_start=theta_start,
+        block_names=pf.blocks,
     )

@@ -8,6 +8,7 @@ attached: ``Model.build()`` returns the PyMC graph; ``Model.fit(method=...)`` fi
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ from hierarch.core.spec import ModelSpec
 from hierarch.fits.base import record_call, register_refit
 from hierarch.fits.mixed import MixedBayesFit, ml_fit, store_data
 from hierarch.fits.normal_means import NormalMeansBayesFit, NormalMeansML
+from hierarch.freq.diagnose import FitWarning
 from hierarch.freq.spec_fit import ML_METHODS, fit_spec
 
 __all__ = ["Model", "model"]
@@ -85,6 +87,8 @@ class Model(ModelSpec):
         conf_level = v.conf_level(conf_level)
         if method in ML_METHODS:
             result = fit_spec(self, method, n_agq)
+            for note in result.notes:  # singular, not converged, nearly unidentifiable
+                warnings.warn(f"{self.formula}: {note}", FitWarning, stacklevel=2)
             if self.known_se is not None:  # the known-SE hierarchy
                 fit = NormalMeansML(self, result, conf_level)
             else:
