@@ -329,3 +329,63 @@ def test_predict_on_maximum_likelihood_fits():
     est = ml.estimates.head(3)
     np.testing.assert_allclose(p["mean"], est["estimate"], atol=0.02)  # mean of invlogit draws
     assert ((p["lower"] > 0) & (p["upper"] < 1)).all()
+
+
+def test_compare_sets_profile_intervals_beside_the_posterior(pigs_reml, pigs_bayes):
+    """Issue 12, item 5: the ML estimate with its profile interval (lme4's confint) next to
+    the posterior median and HDI, for every parameter."""
+    table = report_mixed.compare(pigs_reml, pigs_bayes)
+    ci = pigs_reml.confint()
+    for q in table.index:
+        assert table.loc[q, "ml_lower"] == pytest.approx(ci.loc[q, "lower"])
+        assert table.loc[q, "ml_upper"] == pytest.approx(ci.loc[q, "upper"])
+    assert (table["hdi_lower"] <= table["median"]).all()
+    assert (table["median"] <= table["hdi_upper"]).all()
+    # a well-identified model: the two intervals overlap for every parameter
+    assert (
+        (table["ml_lower"] < table["hdi_upper"]) & (table["hdi_lower"] < table["ml_upper"])
+    ).all()
+
+
+def test_compare_groups_blups_beside_posterior(pigs_reml, pigs_bayes):
+    groups = report_mixed.compare_groups(pigs_reml, pigs_bayes)
+    assert list(groups.columns) == [
+        "group",
+        "level",
+        "effect",
+        "blup",
+        "blup_sd",
+        "posterior_mean",
+        "posterior_sd",
+        "shrink_ratio",
+    ]
+    assert len(groups) == 2 * 48
+    # 48 pigs and 9 weeks each: the posterior means track the BLUPs closely
+    assert np.corrcoef(groups["blup"], groups["posterior_mean"])[0, 1] > 0.99
+    assert (groups["blup_sd"] > 0).all() and (groups["posterior_sd"] > 0).all()
+
+
+def test_tau_comparison_and_its_plot(rats_ml, rats_bayes):
+    from hierarch import plots
+    from hierarch.report.tau import tau_comparison
+
+    table = tau_comparison(rats_ml.tau(), rats_bayes.tau())
+    grid = table["tau"].to_numpy()
+    area = float(
+        np.sum(
+            (
+                table["profile_likelihood"].to_numpy()[1:]
+                + table["profile_likelihood"].to_numpy()[:-1]
+            )
+            * np.diff(grid)
+        )
+        / 2
+    )
+    assert area == pytest.approx(1.0, rel=1e-9)
+    peak = grid[np.argmax(table["profile_likelihood"])]
+    assert abs(peak - table.attrs["ml_estimate"]) < 0.05  # Laplace fit: the profile's mode
+    assert table.attrs["ml_lower"] < table.attrs["ml_estimate"] < table.attrs["ml_upper"]
+    ax = plots.plot_tau_comparison(table)
+    assert len(ax.lines) >= 4 and ax.get_xlabel().startswith(r"$\tau$")
+    with pytest.raises(ValueError, match="ML fit's tau first"):
+        tau_comparison(rats_bayes.tau(), rats_ml.tau())
