@@ -95,6 +95,15 @@ _REGISTRY: dict[str, DatasetInfo] = {
             "location; a classic case for an observation-level random effect",
             "Elston et al. (2001), Parasitology 122, 563-569",
         ),
+        DatasetInfo(
+            "seed004_slopes",
+            ("Group", "X", "Y"),
+            140,
+            "simulated random slopes: 7 groups of 20, intercept 50, slopes sort(rnorm(7, 2.5, "
+            "1)), residual SD 16 (R, set.seed(757), the lecture's code verbatim)",
+            "seed document 004 (lecture 'Random Effects, Mixed Effects, & Hierarchical/"
+            "Multilevel Models'); made by tests/reference/make_lmertest_reference.R",
+        ),
     ]
 }
 
