@@ -16,6 +16,10 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 # text a notebook must print (from its deterministic, frequentist fits)
 EXPECTED_OUTPUT = {
     "01_rats_binomial": ["Tau             :  0.6646"],
+    "06_lmertest_inference": [
+        "slope: t = 7.945 on 6.27 df, p = 0.000169",  # the lecture's lmerTest table
+        "pig 1: 19.5958",
+    ],
     "05_glmm_cbpp_and_overdispersion": [
         "log-likelihood: -91.9834",  # cbpp, C(period) + (1 | herd), AGQ with 25 points
         "SD 0.5415  (overdispersion)",  # grouseticks, (1 | INDEX)
