@@ -43,6 +43,13 @@ with the immr or meta-analysis attributes and printouts added
 - ``hierarch.compare(a, b)``: a frequentist and a Bayesian fit of one model side by side, in
   either order (:mod:`hierarch.report.compare`).
 
+Maximum-likelihood fits of formula models add the frequentist inference of lmerTest,
+pbkrtest and lme4: ``fixed_effects(ddf=...)`` (t tests with Satterthwaite or Kenward-Roger
+df; z tests for GLMMs), ``contrast(L)``, ``anova()`` (type III), ``confint(method="profile" |
+"wald" | "boot")``, ``simulate(n, seed)``, ``predict(..., n_boot=)`` (bootstrap draws of the
+variance components) and profile intervals in ``group_sds()`` and ``tau()``;
+``hierarch.anova(m0, m1, ...)`` compares nested fits.
+
 Formula-model fits add ``ppc()`` and ``loo()`` (Bayes; not yet for the known-SE
 hierarchy), ``coefficients()``, ``varcorr()`` (ML) and ``diagnostics()`` (Bayes).
 ``tests/test_protocol.py`` runs the protocol on rats, pigs, cbpp and eight schools, each by
