@@ -143,6 +143,51 @@ def _profile_one(zeta, est, se, lo_bound, hi_bound, z, trace, reset=None):
     return ends
 
 
+def _profile_coordinate(dev, x_hat, k, d_min, se, bounds, ends, z):
+    """Profile coordinate ``k`` of the deviance ``dev`` (minimum ``d_min`` at ``x_hat``):
+    for each value the others are re-optimised (L-BFGS-B from the last optimum); the interval
+    ends ``ends`` bound the search.  Returns ``(lower, upper, trace)``."""
+    others = [i for i in range(len(x_hat)) if i != k]
+    start = {"x": x_hat[others].copy()}
+
+    def zeta(v):
+        def f(x):
+            full = np.empty(len(x_hat))
+            full[k] = v
+            full[others] = x
+            val = dev(full)
+            return val if np.isfinite(val) else 1e100
+
+        if others:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                r = optimize.minimize(
+                    f,
+                    start["x"],
+                    method="L-BFGS-B",
+                    bounds=[bounds[i] for i in others],
+                    options={"ftol": 1e-12, "gtol": 1e-7},
+                )
+            start["x"] = r.x
+            val = r.fun
+        else:
+            val = f(np.array([]))
+        return float(np.sign(v - x_hat[k]) * np.sqrt(max(val - d_min, 0.0)))
+
+    trace: list = [(x_hat[k], 0.0)]
+    lo, hi = _profile_one(
+        zeta,
+        x_hat[k],
+        se,
+        ends[0],
+        ends[1],
+        z,
+        trace,
+        reset=lambda: start.update(x=x_hat[others].copy()),
+    )
+    return lo, hi, np.array(sorted(trace))
+
+
 def profile_lmm(fit, level: float = 0.95, which: str = "all") -> ProfileResult:
     """Profile intervals of an :class:`~hierarch.freq.lmm.LMMFit` (see the module docstring).
 
@@ -198,52 +243,14 @@ def profile_lmm(fit, level: float = 0.95, which: str = "all") -> ProfileResult:
             se_all = np.maximum(0.1 * np.abs(psi_hat), 0.05)
         se_all = np.where(np.isfinite(se_all), se_all, np.maximum(0.1 * np.abs(psi_hat), 0.05))
         for k, name in enumerate(sdcor_names(problem)):
-            others = [i for i in range(len(psi_hat)) if i != k]
-            start = {"x": psi_hat[others].copy()}
-
-            def zeta(v, k=k, others=others, start=start):
-                def f(x):
-                    psi = np.empty(len(psi_hat))
-                    psi[k] = v
-                    psi[others] = x
-                    val = dev_psi(psi)
-                    return val if np.isfinite(val) else 1e100
-
-                if others:
-                    with warnings.catch_warnings(), np.errstate(all="ignore"):
-                        warnings.simplefilter("ignore")
-                        r = optimize.minimize(
-                            f,
-                            start["x"],
-                            method="L-BFGS-B",
-                            bounds=[bounds[i] for i in others],
-                            options={"ftol": 1e-12, "gtol": 1e-7},
-                        )
-                    start["x"] = r.x
-                    val = r.fun
-                else:
-                    val = f(np.array([]))
-                return float(np.sign(v - psi_hat[k]) * np.sqrt(max(val - d_min, 0.0)))
-
-            lo_b, hi_b = bounds[k]
-            lo_b = lo_b if name[2] is None else -1.0
-            hi_b = hi_b if name[2] is None else 1.0
-            trace: list = [(psi_hat[k], 0.0)]
-            lo, hi = _profile_one(
-                zeta,
-                psi_hat[k],
-                se_all[k],
-                lo_b,
-                hi_b,
-                z,
-                trace,
-                reset=lambda start=start, others=others: start.update(x=psi_hat[others].copy()),
+            lo_b, hi_b = bounds[k] if name[2] is None else (-1.0, 1.0)
+            lo, hi, traces[name] = _profile_coordinate(
+                dev_psi, psi_hat, k, d_min, se_all[k], bounds, (lo_b, hi_b), z
             )
             names.append(name)
             ests.append(psi_fit[k])
             lows.append(lo)
             ups.append(hi)
-            traces[name] = np.array(sorted(trace))
     if which in ("all", "beta_"):
         _fixed_profiles(fit, ml, z, names, ests, lows, ups, traces)
     return ProfileResult(names, np.array(ests), np.array(lows), np.array(ups), traces, level)
@@ -341,45 +348,12 @@ def profile_glmm(fit, blocks, x_names, level: float = 0.95, which: str = "all") 
     lows, ups, traces = [], [], {}
     for name in names:
         k = (sdcor_names(adapter)[:-1] + [(n, None, None, "fixed") for n in x_names]).index(name)
-        others = [i for i in range(len(x_hat)) if i != k]
-        start = {"x": x_hat[others].copy()}
-
-        def zeta(v, k=k, others=others, start=start):
-            def f(x):
-                full = np.empty(len(x_hat))
-                full[k] = v
-                full[others] = x
-                val = dev(full)
-                return val if np.isfinite(val) else 1e100
-
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                r = optimize.minimize(
-                    f,
-                    start["x"],
-                    method="L-BFGS-B",
-                    bounds=[bounds[i] for i in others],
-                    options={"ftol": 1e-12, "gtol": 1e-7},
-                )
-            start["x"] = r.x
-            return float(np.sign(v - x_hat[k]) * np.sqrt(max(r.fun - d_min, 0.0)))
-
         is_cor = len(name) == 3 and name[2] is not None
-        lo_b, hi_b = (-1.0, 1.0) if is_cor else (bounds[k][0], bounds[k][1])
-        trace: list = [(x_hat[k], 0.0)]
-        lo, hi = _profile_one(
-            zeta,
-            x_hat[k],
-            se_all[k],
-            lo_b,
-            hi_b,
-            z,
-            trace,
-            reset=lambda start=start, others=others: start.update(x=x_hat[others].copy()),
-        )
+        ends = (-1.0, 1.0) if is_cor else bounds[k]
+        lo, hi, trace = _profile_coordinate(dev, x_hat, k, d_min, se_all[k], bounds, ends, z)
         lows.append(lo)
         ups.append(hi)
-        traces[name if len(name) == 3 else name[0]] = np.array(sorted(trace))
+        traces[name if len(name) == 3 else name[0]] = trace
     all_names = sdcor_names(adapter)[:-1] + [(n, None, None, "fixed") for n in x_names]
     est = np.array([x_hat[all_names.index(n)] for n in names])
     return ProfileResult(names, est, np.array(lows), np.array(ups), traces, level)
