@@ -258,7 +258,9 @@ def compare(freq_fit, bayes_fit) -> Comparison:
     Comparison
         ``groups``: one row per group with the unpooled estimate, the frequentist and the
         Bayesian partially pooled estimates and intervals.  ``summary``: one row per approach
-        with mu, tau, the grand mean and the new-group interval.
+        with mu, tau (ML estimate / posterior mean), ``tau_median``, ``tau_lower`` and
+        ``tau_upper`` (the profile interval / the HDI), the grand mean and the new-group
+        interval.
 
     Examples
     --------
@@ -293,11 +295,16 @@ def compare(freq_fit, bayes_fit) -> Comparison:
         }
     )
     bt = bayes_fit.tau()
+    ft = freq_fit.tau()
     bpi = bayes_fit.prediction_int
     summary = pd.DataFrame(
         {
             "mu": [freq_fit.mu, bayes_fit.mu],
             "tau": [freq_fit.tau_estimate, bt.mean],
+            "tau_median": [freq_fit.tau_estimate, bt.median],
+            # ML: the profile interval of tau; Bayes: its highest-density interval
+            "tau_lower": [ft.lower, bt.hdi_lower],
+            "tau_upper": [ft.upper, bt.hdi_upper],
             "grand_mean": [freq_fit.estimate, bayes_fit.estimate],
             "new_group_lower": [freq_fit.prediction_int[0], bpi[0]],
             "new_group_upper": [freq_fit.prediction_int[1], bpi[1]],

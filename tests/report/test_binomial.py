@@ -188,6 +188,11 @@ def test_compare(rats_ml, rats_bayes):
     assert list(cmp.summary.index) == ["frequentist", "bayesian"]
     assert cmp.summary.loc["frequentist", "tau"] == pytest.approx(0.6646, abs=5e-5)
     assert cmp.summary.loc["bayesian", "tau"] == pytest.approx(rats_bayes.tau().mean)
+    # tau's profile interval (ML) beside its HDI (Bayes), issue 12 item 5
+    freq, bayes = cmp.summary.loc["frequentist"], cmp.summary.loc["bayesian"]
+    assert freq["tau_lower"] < freq["tau"] < freq["tau_upper"]
+    assert bayes["tau_lower"] < bayes["tau_median"] < bayes["tau_upper"]
+    assert freq["tau_lower"] == pytest.approx(rats_ml.tau().lower)
     assert list(cmp.groups.columns) == [
         "group",
         "n",
