@@ -64,13 +64,27 @@ def _bootstrap_draws(fit, seed, n_boot: int, progressbar: bool) -> _Draws:
     fits, _ = bootstrap_fits(
         fit.model, est, fit.method, n_boot, seed, progressbar, getattr(est, "n_agq", 1)
     )
-    beta = np.array([f.beta for f in fits])
-    sigma = np.array([getattr(f, "sigma", 0.0) for f in fits])
+    # basic (reflected) bootstrap draws: a refit's error about the estimate, mirrored about
+    # the estimate, is a draw of the estimate's error about the truth (Davison and Hinkley
+    # 1997, section 5.2); the percentile draws themselves would carry the estimators'
+    # downward bias of the SDs twice (tests/report/test_predict_coverage.py)
+    beta = np.array([2 * est.beta - f.beta for f in fits])
+    sigma = np.array(
+        [max(2 * getattr(est, "sigma", 0.0) - getattr(f, "sigma", 0.0), 0.0) for f in fits]
+    )
     chols = []
     for i in range(len(fit.model.parsed.blocks)):
+        sd_hat = np.sqrt(np.clip(np.diag(est.cov[i]), 0, None))
         roots = []
         for f in fits:
-            w, V = np.linalg.eigh(np.asarray(f.cov[i]))
+            C = np.asarray(f.cov[i])
+            sd = np.sqrt(np.clip(np.diag(C), 0, None))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                R = np.where(np.outer(sd, sd) > 0, C / np.outer(sd, sd), 0.0)
+            np.fill_diagonal(R, 1.0)
+            sd_new = np.clip(2 * sd_hat - sd, 0, None)
+            Cn = sd_new[:, None] * R * sd_new[None, :]
+            w, V = np.linalg.eigh(Cn)
             roots.append(V * np.sqrt(np.clip(w, 0, None)))
         chols.append(np.array(roots))
     return _Draws(beta, sigma, chols, None)
@@ -719,11 +733,12 @@ def predict(
     ``beta ~ N(beta_hat, vcov)`` and of each fitted group's effects from their conditional
     distribution ``N(b_hat_j, condVar_j)``, with the variance components held at their
     estimates.  With ``n_boot > 0`` the fixed effects and the variance components come from
-    ``n_boot`` parametric-bootstrap refits instead (one draw per refit, lme4's ``bootMer``
-    with ``use.u = FALSE``), so the intervals carry the uncertainty of the variance
-    components too -- what matters for ``new_group`` and ``population`` predictions with few
-    groups; the fitted groups' effects still come from their conditional distribution at the
-    estimates.
+    ``n_boot`` parametric-bootstrap refits instead (lme4's ``bootMer`` with ``use.u =
+    FALSE``; one draw per refit, reflected about the estimate -- the basic bootstrap -- so
+    the SDs' downward bias is not carried twice), so the intervals carry the uncertainty of
+    the variance components too -- what matters for ``new_group`` and ``population``
+    predictions; the fitted groups' effects still come from their conditional distribution
+    at the estimates.
 
     Parameters
     ----------
