@@ -204,7 +204,7 @@ class _MLInference:
     def _variance_profile(self):
         """The profiles of the variance parameters at ``conf_level`` (None where none)."""
         try:
-            return self._profile(self.conf_level, "theta_")
+            return self._profile(self.conf_level, "sd_")
         except (ValueError, np.linalg.LinAlgError):
             return None
 
@@ -236,6 +236,7 @@ class _MLInference:
         n_boot: int = 500,
         random_seed: int | None = None,
         progressbar: bool = True,
+        parm: str = "all",
     ) -> pd.DataFrame:
         """Confidence intervals for every parameter, as lme4's ``confint(fit)``.
 
@@ -250,6 +251,9 @@ class _MLInference:
             ``use.u = FALSE``), seeded by ``random_seed``, with a progress bar.
         level : float, optional
             The confidence level (default: the fit's ``conf_level``).
+        parm : {"all", "theta_", "beta_"}
+            Profile the variance parameters, the fixed effects or both (lme4's ``parm``);
+            the rows not profiled are NaN.
 
         Returns
         -------
@@ -273,7 +277,9 @@ class _MLInference:
         out = pd.DataFrame({"estimate": est}, index=pd.Index(names, name="parameter"))
         key = str(method).lower()
         if key == "profile":
-            prof = self._profile(level, "all")
+            if parm not in ("all", "theta_", "beta_"):
+                raise ValueError(f"parm must be 'all', 'theta_' or 'beta_', got {parm!r}")
+            prof = self._profile(level, parm)
             if prof is None:
                 raise ValueError("profile intervals are not available for the known-SE hierarchy")
             got = {

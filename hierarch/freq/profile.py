@@ -127,8 +127,8 @@ def _profile_one(zeta, est, se, lo_bound, hi_bound, z, trace, reset=None):
                     lambda t, target=target: zeta(t) - target,
                     min(inner, v),
                     max(inner, v),
-                    xtol=1e-7 * max(se, 1e-12),
-                    rtol=1e-10,
+                    xtol=1e-5 * max(se, 1e-12),
+                    rtol=1e-8,
                 )
                 break
             if at_bound:
@@ -197,8 +197,9 @@ def profile_lmm(fit, level: float = 0.95, which: str = "all") -> ProfileResult:
         A REML or ML fit with its cross-product ``problem``.
     level : float
         Confidence level.
-    which : {"all", "theta_", "beta_"}
-        The variance parameters, the fixed effects, or both (lme4's ``parm``).
+    which : {"all", "theta_", "beta_", "sd_"}
+        The variance parameters, the fixed effects, or both (lme4's ``parm``); ``sd_``: the
+        group SDs alone.
 
     Examples
     --------
@@ -234,7 +235,7 @@ def profile_lmm(fit, level: float = 0.95, which: str = "all") -> ProfileResult:
     d_min = dev_psi(psi_hat)
     names, ests, lows, ups, traces = [], [], [], [], {}
     bounds = _bounds_sdcor(problem)
-    if which in ("all", "theta_"):
+    if which in ("all", "theta_", "sd_"):
         try:
             with np.errstate(all="ignore"):
                 H = hessian(dev_psi, psi_hat)
@@ -243,6 +244,8 @@ def profile_lmm(fit, level: float = 0.95, which: str = "all") -> ProfileResult:
             se_all = np.maximum(0.1 * np.abs(psi_hat), 0.05)
         se_all = np.where(np.isfinite(se_all), se_all, np.maximum(0.1 * np.abs(psi_hat), 0.05))
         for k, name in enumerate(sdcor_names(problem)):
+            if which == "sd_" and (name[2] is not None or name[0] == "Residual"):
+                continue  # group SDs only (what group_sds() and tau() carry)
             lo_b, hi_b = bounds[k] if name[2] is None else (-1.0, 1.0)
             lo, hi, traces[name] = _profile_coordinate(
                 dev_psi, psi_hat, k, d_min, se_all[k], bounds, (lo_b, hi_b), z
@@ -341,7 +344,9 @@ def profile_glmm(fit, blocks, x_names, level: float = 0.95, which: str = "all") 
     se_all = np.sqrt(np.abs(np.diag(2 * np.linalg.pinv(H))))
     se_all = np.where(np.isfinite(se_all) & (se_all > 0), se_all, 0.1)
     names = sdcor_names(adapter)[:-1] + [(n, None, None, "fixed") for n in x_names]
-    if which == "theta_":
+    if which == "sd_":
+        names = [n for n in names[:n_sd] if n[2] is None]
+    elif which == "theta_":
         names = names[:n_sd]
     elif which == "beta_":
         names = names[n_sd:]

@@ -862,16 +862,21 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
     -------
     DataFrame
         One row per quantity (fixed effects, group SDs, correlations, residual SD or the
-        family's dispersion parameter): the frequentist ``estimate`` with its profile
-        interval ``ml_lower``, ``ml_upper`` (lme4's ``confint``, at the ML fit's
-        ``conf_level``; NaN where there is none), and the posterior ``mean``, ``lower``,
+        family's dispersion parameter): the frequentist ``estimate`` with its interval
+        ``ml_lower``, ``ml_upper`` at the ML fit's ``conf_level`` (the profile interval of
+        lme4's ``confint`` for SDs, correlations and sigma; Wald for the fixed effects, whose
+        profile intervals ``ml_fit.confint()`` gives; NaN where there is none), and the
+        posterior ``mean``, ``lower``,
         ``upper`` (central interval), ``median`` and highest-density interval
         ``hdi_lower``, ``hdi_upper`` (at the Bayesian fit's ``conf_level``).
     """
     if _is_bayes(ml_fit) or not _is_bayes(bayes_fit):
         raise ValueError("compare(ml_fit, bayes_fit): the REML/ML fit first, then the Bayesian")
-    try:
-        ci = ml_fit.confint()
+    try:  # profile intervals for the variance parameters, Wald for the fixed effects
+        ci = ml_fit.confint(parm="theta_")
+        wald = ml_fit.confint("wald")
+        fixed = list(ml_fit.model.parsed.x_names)
+        ci.loc[fixed, ["lower", "upper"]] = wald.loc[fixed, ["lower", "upper"]]
     except (ValueError, np.linalg.LinAlgError):  # no profile (known SEs)
         ci = None
     draws = _posterior_quantities(bayes_fit)

@@ -11,9 +11,9 @@ Tolerances:
   (|z| < 4.5 over every row; 2000 simulations, seed 101);
 - predictions: the mean of hierarch's 4000 plug-in draws against lme4's point prediction,
   within 4 Monte Carlo standard errors;
-- bootstrap intervals (300 refits, seed 7) against profile intervals on sleepstudy's fixed
-  effects and residual SD (well identified): within 0.5 standard errors of each estimate,
-  about 3 Monte Carlo standard errors of a 2.5 % percentile of 300 draws (0.16 SE).
+- bootstrap intervals (200 refits, seed 7) against profile intervals on sleepstudy's fixed
+  effects and residual SD (well identified): within 0.6 standard errors of each estimate,
+  about 3 Monte Carlo standard errors of a 2.5 % percentile of 200 draws (0.2 SE).
 """
 
 from __future__ import annotations
@@ -110,15 +110,16 @@ def test_group_sds_and_tau_carry_the_profile_interval(fits):
 
 def test_bootstrap_intervals_agree_with_profile_on_a_well_identified_case(fits):
     fit = fits["sleepstudy"]
-    boot = fit.confint("boot", n_boot=300, random_seed=7, progressbar=False)
+    boot = fit.confint("boot", n_boot=200, random_seed=7, progressbar=False)
     prof = fit.confint()
-    again = fit.confint("boot", n_boot=300, random_seed=7, progressbar=False)
-    pd.testing.assert_frame_equal(boot, again)  # seeded: the same refits
+    again = fit.confint("boot", n_boot=10, random_seed=7, progressbar=False)
+    first = fit.confint("boot", n_boot=10, random_seed=7, progressbar=False)
+    pd.testing.assert_frame_equal(first, again)  # seeded: the same refits
     se = {"Intercept": fit.lmm.se[0], "Days": fit.lmm.se[1], "sigma": 25.59 / np.sqrt(2 * 160)}
     for name, s in se.items():
         for end in ("lower", "upper"):
-            assert abs(boot.loc[name, end] - prof.loc[name, end]) < 0.5 * s, (name, end)
-    assert boot.attrs["n_boot"] == 300 and boot.attrs["n_failed"] == 0
+            assert abs(boot.loc[name, end] - prof.loc[name, end]) < 0.6 * s, (name, end)
+    assert boot.attrs["n_boot"] == 200 and boot.attrs["n_failed"] == 0
 
 
 def test_confint_arguments_are_checked(fits):

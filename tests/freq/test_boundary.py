@@ -9,6 +9,9 @@ than 1e-4.  The bar is glmer with ``tolPwrss = 1e-12`` (``logLik_tight``; negati
 with theta optimised tightly too): glmer's default ``logLik`` can be *too high* by 4e-5 (its
 inner PIRLS stops early; the reference README explains), so it is no safe floor.  We also
 check the default logLik with the same 1e-4.
+
+Tiers: replicate 1 of each of the 16 designs and the 5 bug-report data sets run in
+``make test``; replicates 2 and 3 (32 data sets) in the slow tier (``make test-slow``).
 """
 
 from __future__ import annotations
@@ -49,7 +52,14 @@ def _fit(rec):
     )
 
 
-@pytest.mark.parametrize("rec", REF["datasets"], ids=[r["dataset"] for r in REF["datasets"]])
+def _tier(rec):
+    """Replicate 1 of every design and the bug-report data sets in the fast tier; the other
+    replicates in the slow tier (they take most of the minute the whole set needs)."""
+    slow = rec.get("replicate", 1) not in (1, None) and rec["design"] != "bugreport"
+    return pytest.param(rec, id=rec["dataset"], marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.parametrize("rec", [_tier(r) for r in REF["datasets"]])
 def test_laplace_loglik_never_below_glmer(rec):
     fit = _fit(rec)
     tight = rec.get("logLik_tight_theta_opt", rec["logLik_tight"])

@@ -122,7 +122,8 @@ def test_tau_of_an_ml_fit_is_the_estimate(rats_ml):
     assert t.method == "laplace" and t.draws is None and t.scale == "log-odds"
     assert round(t, 4) == 0.6646 and float(t) == t.estimate == rats_ml.tau_estimate
     assert f"{t:.4f}" == "0.6646" and "0.6646 (laplace estimate)" in str(t)
-    assert list(t.table.columns) == ["estimate", "method"]
+    assert list(t.table.columns) == ["estimate", "method", "lower", "upper", "interval"]
+    assert t.interval == "profile" and t.lower < t.estimate < t.upper
     with pytest.raises(ValueError, match="maximum-likelihood estimate"):
         hierarch.plots.plot_tau(t)
 

@@ -5,8 +5,9 @@ fitted by REML, and the 95 % ``kind="new_group"`` interval of a new group's mean
 draws, and parametric-bootstrap draws that carry the uncertainty of the variance components)
 is checked against a true new group's mean ``1 + b_new``.  Seed 2026.
 
-Fast tier: 50 data sets, 30 bootstrap refits each; the coverage must lie within 3 binomial
-standard errors (0.092) of 0.95.  Slow tier: 300 data sets, 100 refits; within 3 SE (0.038).
+Fast tier: 30 data sets, 20 bootstrap refits each; the coverage must lie within 3 binomial
+standard errors (0.12) of 0.95 (a smoke test; the slow tier is the real check).
+Slow tier: 300 data sets, 100 refits; within 3 SE (0.038).
 
 The bootstrap draws are the basic (reflected) bootstrap.  Plain percentile draws of the refits
 undercovered (0.91 in the slow design, 0.87 with 8 groups of 5 in 200 data sets): they carry
@@ -48,9 +49,9 @@ def coverage(n_sets: int, n_boot: int, groups: int = 20, size: int = 5) -> dict[
 
 @pytest.mark.statistical
 def test_new_group_intervals_cover():
-    cov = coverage(50, 30)
+    cov = coverage(30, 20)
     for label, c in cov.items():
-        assert abs(c - 0.95) < 3 * np.sqrt(0.95 * 0.05 / 50), (label, c)
+        assert abs(c - 0.95) < 3 * np.sqrt(0.95 * 0.05 / 30), (label, c)
 
 
 @pytest.mark.slow
