@@ -245,7 +245,8 @@ CELLS = [
         ## 3. The Bayesian fit, and tau both ways
 
         The same model by NUTS. `hierarch.compare` lines up the REML estimate and its
-        profile interval with the posterior median and highest-density interval;
+        interval (profile for the SDs, the correlation and sigma; Wald for the fixed effects)
+        with the posterior median and highest-density interval;
         `compare_groups` does the same for every pig's effects (BLUP and conditional SD
         against posterior mean and SD).
         """
