@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize, sparse, special
-from scipy.sparse.linalg import splu
 
 from hierarch.core.families import LAPLACE_FAMILIES, _link, get_family, link_np
+from hierarch.core.sparse import CholmodPattern
 from hierarch.freq.boundary import escape_boundary
 from hierarch.freq.diagnose import TRY_BAYES, check_optimum, singular_message
 
@@ -154,6 +154,7 @@ class _Problem:
         self._perm = proto.data.astype(np.int64) - 1
         self._proto = proto
         self._Xs = sparse.csr_matrix(X)
+        self._chol: dict = {}
         self._u = np.zeros(self.q)
         self._beta_inner = None
         self.scalar_single = len(blocks) == 1 and blocks[0][0].shape[1] == 1
@@ -185,13 +186,17 @@ class _Problem:
         return M
 
     def _factor(self, A, W, penalty):
-        H = (A.T @ sparse.diags(W) @ A).tocsc() + penalty
-        return splu(
-            H.tocsc(),
-            permc_spec="MMD_AT_PLUS_A",
-            diag_pivot_thresh=0.0,
-            options={"SymmetricMode": True},
-        )
+        """CHOLMOD factor of ``A' W A + penalty``; the pattern (of ``Z Lambda`` alone, or with
+        ``X`` beside it for the free-beta stage) is analysed once per problem."""
+        free = A.shape[1] > self.q
+        pat = self._chol.get(free)
+        if pat is None:
+            struct = abs(self._proto)
+            if free:
+                struct = sparse.hstack([struct, sparse.csr_matrix(self.X != 0, dtype=float)])
+            struct = struct.tocsc()
+            pat = self._chol[free] = CholmodPattern(struct.T @ struct)
+        return pat.factor((A.T @ sparse.diags(W) @ A).tocsc() + penalty)
 
     def pirls(self, theta, beta, phi, free_beta=False, tol=1e-10, max_iter=200):
         """Conditional modes (and, with ``free_beta``, beta) by penalised Fisher scoring."""
@@ -257,13 +262,10 @@ class _Problem:
             if self.n_agq > 1 and not free_beta:
                 return self._agq(theta, beta, phi, x, ZL, W)
             lu = self._factor(ZL, W, sparse.identity(self.q, format="csc"))
-        except (RuntimeError, FloatingPointError):  # a singular system far from the optimum
+        except (np.linalg.LinAlgError, FloatingPointError):  # singular, far from the optimum
             self._u = np.zeros(self.q)
             return -np.inf
-        diag = lu.U.diagonal()
-        if np.any(diag <= 0):
-            return -np.inf
-        return obj - 0.5 * float(np.sum(np.log(diag)))
+        return obj - 0.5 * lu.logdet()
 
     def _agq(self, theta, beta, phi, u, ZL, W):
         Z, codes, J = self.blocks[0]
@@ -573,13 +575,11 @@ def fit_glmm(
         k = Z.shape[1]
         ub = u[off0 : off0 + J * k].reshape(J, k)
         ranef.append(ub @ T.T)
-        Hinv = np.empty((J, k, k))
-        for c in range(k):
-            rhs = np.zeros((prob.q, J))
-            rhs[off0 + np.arange(J) * k + c, np.arange(J)] = 1.0
-            sol = lu.solve(rhs)  # (q, J)
-            for c2 in range(k):
-                Hinv[:, c2, c] = sol[off0 + np.arange(J) * k + c2, np.arange(J)]
+        # the level blocks of H^-1, from the selected inverse
+        base = off0 + np.arange(J)[:, None, None] * k
+        ii = np.broadcast_to(base + np.arange(k)[None, :, None], (J, k, k))
+        jj = np.broadcast_to(base + np.arange(k)[None, None, :], (J, k, k))
+        Hinv = lu.inverse_on(ii.ravel(), jj.ravel()).reshape(J, k, k)
         condvar.append(np.einsum("ab,jbc,dc->jad", T, Hinv, T))
         cov.append(T @ T.T)
 

@@ -74,7 +74,9 @@ def test_coefficient_tests_match_lmertest(fits, key, ddf):
     fe = fits[key].fixed_effects(ddf=ddf)
     np.testing.assert_allclose(fe["estimate"], ref["estimate"], rtol=5e-5, atol=1e-8)
     np.testing.assert_allclose(fe["se"], ref["se"], rtol=1e-4)
-    np.testing.assert_allclose(fe["df"], ref["df"], rtol=1e-4)
+    # df are derivatives of the deviance at the optimum, and lme4's optimum differs from ours
+    # by up to 1e-4 in theta (penicillin: its REML criterion is 9e-9 above ours), so 2e-4
+    np.testing.assert_allclose(fe["df"], ref["df"], rtol=2e-4)
     np.testing.assert_allclose(fe["t"], ref["t"], rtol=1e-3)
     close_p(fe["p"], ref["p"])
 
