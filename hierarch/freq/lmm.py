@@ -329,6 +329,63 @@ class _LMM:
         return ldL2 + self.n * (1 + _LOG_2PI + np.log(s["r2"] / self.n))
 
 
+def conditional(m: _LMM, theta) -> dict:
+    """Everything a fit reports at ``theta``: the solve's pieces, ``sigma2``, the fixed-effect
+    covariance, the blocks' covariances, conditional modes and conditional covariances (the
+    same quantities whichever algebra ``m`` uses)."""
+    s = m.solve(theta)
+    nmp = m.n - m.p if m.reml else m.n
+    sigma2 = s["r2"] / nmp
+    RXinv = linalg.solve_triangular(s["RX"], np.eye(m.p), lower=False)
+    vcov = sigma2 * RXinv @ RXinv.T
+    Ts = m.T_blocks(theta)
+    covs, ranef, condvar = [], [], []
+    if m.single:
+        b, T = m.pf.blocks[0], Ts[0]
+        resid = s["cu"] - np.einsum("jkp,p->jk", s["RZX"], s["beta"])
+        u = np.linalg.solve(np.swapaxes(s["L"], 1, 2), resid[..., None])[..., 0]
+        ranef.append(u @ T.T)
+        # conditional covariance of b_j: sigma^2 T A_j^{-1} T' (lme4's condVar)
+        Linv_T = np.linalg.solve(s["L"], np.broadcast_to(T.T, s["L"].shape))
+        condvar.append(sigma2 * np.einsum("jak,jal->jkl", Linv_T, Linv_T))
+        covs.append(sigma2 * T @ T.T)
+    elif m.sparse:
+        f = s["factor"]
+        b_all = s["Lam"] @ f.solve_Lt(s["cu"] - s["RZX"] @ s["beta"])
+        # condVar: the level blocks of sigma^2 Lambda A^-1 Lambda', from the selected inverse
+        for b, T, off in zip(m.pf.blocks, Ts, m.offsets, strict=True):
+            k, J = b.k, b.n_levels
+            covs.append(sigma2 * T @ T.T)
+            ranef.append(b_all[off : off + J * k].reshape(J, k))
+            base = off + np.arange(J)[:, None, None] * k
+            ii = np.broadcast_to(base + np.arange(k)[None, :, None], (J, k, k))
+            jj = np.broadcast_to(base + np.arange(k)[None, None, :], (J, k, k))
+            Ainv = f.inverse_on(ii.ravel(), jj.ravel()).reshape(J, k, k)
+            condvar.append(sigma2 * np.einsum("ab,jbc,dc->jad", T, Ainv, T))
+    else:
+        u = linalg.solve_triangular(s["L"], s["cu"] - s["RZX"] @ s["beta"], trans="T", lower=True)
+        b_all = s["Lam"] @ u
+        # conditional covariance of b: sigma^2 Lambda A^{-1} Lambda'  (lme4's condVar, which
+        # conditions on beta as well)
+        Linv = linalg.solve_triangular(s["L"], np.eye(m.q), lower=True)
+        LamLinvT = s["Lam"] @ Linv.T
+        for b, T, off in zip(m.pf.blocks, Ts, m.offsets, strict=True):
+            covs.append(sigma2 * T @ T.T)
+            size = b.n_levels * b.k
+            ranef.append(b_all[off : off + size].reshape(b.n_levels, b.k))
+            M = LamLinvT[off : off + size].reshape(b.n_levels, b.k, m.q)
+            condvar.append(sigma2 * np.einsum("jaq,jbq->jab", M, M))
+    return {
+        "solve": s,
+        "sigma2": sigma2,
+        "vcov": vcov,
+        "Ts": Ts,
+        "cov": covs,
+        "ranef": ranef,
+        "condvar": condvar,
+    }
+
+
 def fit_lmm(
     pf: ParsedFormula, reml: bool = True, theta_start=None, algebra: str = "auto"
 ) -> LMMFit:
@@ -417,48 +474,9 @@ def fit_lmm(
         best = again
     theta = best.x
     crit = m.deviance(theta)
-    s = m.solve(theta)
-    nmp = m.n - m.p if reml else m.n
-    sigma2 = s["r2"] / nmp
-    RXinv = linalg.solve_triangular(s["RX"], np.eye(m.p), lower=False)
-    vcov = sigma2 * RXinv @ RXinv.T
-    Ts = m.T_blocks(theta)
-    covs, ranef, condvar = [], [], []
-    if m.single:
-        b, T = pf.blocks[0], Ts[0]
-        resid = s["cu"] - np.einsum("jkp,p->jk", s["RZX"], s["beta"])
-        u = np.linalg.solve(np.swapaxes(s["L"], 1, 2), resid[..., None])[..., 0]
-        ranef.append(u @ T.T)
-        # conditional covariance of b_j: sigma^2 T A_j^{-1} T' (lme4's condVar)
-        Linv_T = np.linalg.solve(s["L"], np.broadcast_to(T.T, s["L"].shape))
-        condvar.append(sigma2 * np.einsum("jak,jal->jkl", Linv_T, Linv_T))
-        covs.append(sigma2 * T @ T.T)
-    elif m.sparse:
-        f = s["factor"]
-        b_all = s["Lam"] @ f.solve_Lt(s["cu"] - s["RZX"] @ s["beta"])
-        # condVar: the level blocks of sigma^2 Lambda A^-1 Lambda', from the selected inverse
-        for b, T, off in zip(pf.blocks, Ts, m.offsets, strict=True):
-            k, J = b.k, b.n_levels
-            covs.append(sigma2 * T @ T.T)
-            ranef.append(b_all[off : off + J * k].reshape(J, k))
-            base = off + np.arange(J)[:, None, None] * k
-            ii = np.broadcast_to(base + np.arange(k)[None, :, None], (J, k, k))
-            jj = np.broadcast_to(base + np.arange(k)[None, None, :], (J, k, k))
-            Ainv = f.inverse_on(ii.ravel(), jj.ravel()).reshape(J, k, k)
-            condvar.append(sigma2 * np.einsum("ab,jbc,dc->jad", T, Ainv, T))
-    else:
-        u = linalg.solve_triangular(s["L"], s["cu"] - s["RZX"] @ s["beta"], trans="T", lower=True)
-        b_all = s["Lam"] @ u
-        # conditional covariance of b: sigma^2 Lambda A^{-1} Lambda'  (lme4's condVar, which
-        # conditions on beta as well)
-        Linv = linalg.solve_triangular(s["L"], np.eye(m.q), lower=True)
-        LamLinvT = s["Lam"] @ Linv.T
-        for b, T, off in zip(pf.blocks, Ts, m.offsets, strict=True):
-            covs.append(sigma2 * T @ T.T)
-            size = b.n_levels * b.k
-            ranef.append(b_all[off : off + size].reshape(b.n_levels, b.k))
-            M = LamLinvT[off : off + size].reshape(b.n_levels, b.k, m.q)
-            condvar.append(sigma2 * np.einsum("jaq,jbq->jab", M, M))
+    c = conditional(m, theta)
+    s, sigma2, vcov, Ts = c["solve"], c["sigma2"], c["vcov"], c["Ts"]
+    covs, ranef, condvar = c["cov"], c["ranef"], c["condvar"]
     singular = any(np.any(np.abs(np.diag(T)) < 1e-4) for T in Ts)
     notes = []
     if singular:
