@@ -85,16 +85,50 @@ def add_group_effects_global(spec, idata, seed: int | None, chunk: int = 100) ->
     sigma^2 Lam A^-1 Lam')`` with ``A = sigma^2 I + Lam' Z'Z Lam`` (q x q), per draw."""
 
     pf = spec.parsed
-    st = spec._global_stats()
     post = idata.posterior
     nc, nd = post.sizes["chain"], post.sizes["draw"]
     S = nc * nd
     beta = post["beta"].values.reshape(S, -1)
     sigma = post["sigma"].values.reshape(S)
     chols = _chol_draws(spec, post, S)
+    rng = np.random.default_rng(seed)
+    if spec._sparse_marginal:
+        b_all = _draws_sparse(spec, beta, sigma, chols, rng)
+    else:
+        b_all = _draws_dense(spec, beta, sigma, chols, rng, chunk)
+    off = 0
+    for bname, b in zip(spec.block_names, pf.blocks, strict=True):
+        size = b.n_levels * b.k
+        vals = b_all[:, off : off + size].reshape(nc, nd, b.n_levels, b.k)
+        off += size
+        post[f"b_{bname}"] = xr.DataArray(
+            vals,
+            dims=("chain", "draw", spec.dim_factor(b.factor), spec.dim_effect(bname)),
+            coords={spec.dim_factor(b.factor): b.levels, spec.dim_effect(bname): b.columns},
+        )
+    idata.posterior = post
+
+
+def _draws_sparse(spec, beta, sigma, chols, rng):
+    """One CHOLMOD factor per draw: ``u = A^-1 Lam'Z'r + sigma P'L'^-1 e``, ``b = Lam u``."""
+    from hierarch.bayes.sparse_marginal import sparse_core
+
+    core, entries = sparse_core(spec)
+    S, q = len(sigma), core.q
+    b_all = np.empty((S, q))
+    for t in range(S):
+        lam = np.concatenate([C[t][i, j] for C, (i, j) in zip(chols, entries, strict=True)])
+        Lam, f = core.factor(lam, sigma[t] ** 2)
+        w = f.solve(Lam.T @ (core.Zty - core.ZtX @ beta[t]))
+        b_all[t] = Lam @ (w + sigma[t] * f.solve_Lt(rng.standard_normal(q)))
+    return b_all
+
+
+def _draws_dense(spec, beta, sigma, chols, rng, chunk):
+    st = spec._global_stats()
     rows, cols, blk, ii, jj = spec._lambda_index()
     q = spec.n_group_effects
-    rng = np.random.default_rng(seed)
+    S = len(sigma)
     b_all = np.empty((S, q))
     for lo in range(0, S, chunk):
         sl = np.arange(lo, min(S, lo + chunk))
@@ -113,17 +147,7 @@ def add_group_effects_global(spec, idata, seed: int | None, chunk: int = 100) ->
         e = rng.standard_normal((len(sl), q, 1))
         d = np.linalg.solve(np.swapaxes(Ca, 1, 2), e)[..., 0]
         b_all[sl] = np.einsum("sab,sb->sa", Lam, m + sigma[sl][:, None] * d)
-    off = 0
-    for bname, b in zip(spec.block_names, pf.blocks, strict=True):
-        size = b.n_levels * b.k
-        vals = b_all[:, off : off + size].reshape(nc, nd, b.n_levels, b.k)
-        off += size
-        post[f"b_{bname}"] = xr.DataArray(
-            vals,
-            dims=("chain", "draw", spec.dim_factor(b.factor), spec.dim_effect(bname)),
-            coords={spec.dim_factor(b.factor): b.levels, spec.dim_effect(bname): b.columns},
-        )
-    idata.posterior = post
+    return b_all
 
 
 def _conditional_draw_small(L, sigma, ZtZ, Ztr, e):

@@ -76,6 +76,8 @@ def build_marginal_global(spec):
     pf = spec.parsed
     q = spec.n_group_effects
     rows, cols, blk, ii, jj = spec._lambda_index()
+    if spec._sparse_marginal:
+        return _build_marginal_sparse(spec)
     st = spec._global_stats()
     spec._marginal_digest = _digest(st)
     with pm.Model(coords=_coords(spec)) as m:
@@ -114,6 +116,30 @@ def build_marginal_global(spec):
     return m
 
 
+def _build_marginal_sparse(spec):
+    """Several grouping factors with more than ``MAX_MARGINAL_Q`` group effects: the marginal
+    log-density through CHOLMOD, as one Op with its gradient
+    (:mod:`hierarch.bayes.sparse_marginal`)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from hierarch.bayes.sparse_marginal import SparseMarginalLoglik, sparse_core
+
+    pf = spec.parsed
+    core, entries = sparse_core(spec)
+    spec._marginal_digest = None  # the statistics live in the Op: no cached compilation
+    with pm.Model(coords=_coords(spec)) as m:
+        beta = _beta(spec, pm)
+        chols = [
+            _block_chol(spec, pm, bn, b) for bn, b in zip(spec.block_names, pf.blocks, strict=True)
+        ]
+        lam = pt.concatenate([c[i, j] for c, (i, j) in zip(chols, entries, strict=True)])
+        sigma = spec.priors["sigma"].create("sigma")
+        loglik = SparseMarginalLoglik(core)(beta, lam, sigma)[0]
+        pm.Potential("marginal_loglik", loglik)
+    return m
+
+
 def build_marginal(spec):
     """Build the PyMC model with the group effects integrated out analytically.
 
@@ -130,10 +156,8 @@ def build_marginal(spec):
 
     if not spec.can_marginalize:
         raise ValueError(
-            "exact marginalization needs a Gaussian model (identity link) with one "
-            f"grouping factor, or several with at most {spec.MAX_MARGINAL_Q} group effects "
-            f"in all (this one has {spec.n_group_effects}); use the plain model "
-            "(marginalize=False)"
+            "exact marginalization needs a Gaussian model (identity link) without known "
+            "standard errors; use the plain model (marginalize=False)"
         )
     if not spec._single_factor:
         return build_marginal_global(spec)

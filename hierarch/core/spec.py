@@ -306,7 +306,9 @@ class ModelSpec:
         return priors
 
     # several grouping factors are integrated out through one dense q x q Cholesky factor
-    # (q = total number of group effects) per gradient: cheap up to a few hundred
+    # (q = total number of group effects) per gradient, compiled into the graph: cheap up to a
+    # few hundred; above, through a sparse (CHOLMOD) factor in one Op with its gradient
+    # (hierarch.bayes.sparse_marginal)
     MAX_MARGINAL_Q = 400
     #: above this many per-group Z'Z entries, the marginal model takes its statistics as data
     #: rather than graph constants (see :meth:`build_marginal`)
@@ -319,17 +321,23 @@ class ModelSpec:
     @property
     def can_marginalize(self) -> bool:
         """True when the group effects can be integrated out exactly: a Gaussian response
-        (identity link) with one grouping factor (per-group cross-products), or several
-        factors (crossed, nested) with at most ``MAX_MARGINAL_Q`` group effects in all."""
+        (identity link) and no known standard errors: one grouping factor through per-group
+        cross-products, several (crossed, nested) through one Cholesky factor of the q x q
+        system (dense up to ``MAX_MARGINAL_Q`` group effects, sparse above)."""
         if self.family != "gaussian" or self.link != "identity" or self.known_se is not None:
             return False
-        return self._single_factor or self.n_group_effects <= self.MAX_MARGINAL_Q
+        return True
+
+    @property
+    def _sparse_marginal(self) -> bool:
+        """Several factors with more than ``MAX_MARGINAL_Q`` group effects: the sparse Op."""
+        return not self._single_factor and self.n_group_effects > self.MAX_MARGINAL_Q
 
     @property
     def _single_factor(self) -> bool:
         return len({b.factor for b in self.parsed.blocks}) == 1
 
-    def _global_stats(self) -> dict[str, np.ndarray]:
+    def _global_stats(self, dense: bool = True) -> dict[str, np.ndarray]:
         """Cross-products of the whole data for several grouping factors (computed once):
         ``Z`` is n x q, levels-major within each block, blocks in formula order."""
         pf = self.parsed
@@ -348,7 +356,7 @@ class ModelSpec:
             "XtX": X.T @ X,
             "Zty": np.asarray(Z.T @ y),
             "ZtX": np.asarray(Z.T @ X),
-            "ZtZ": np.asarray((Z.T @ Z).todense()),
+            "ZtZ": np.asarray((Z.T @ Z).todense()) if dense else (Z.T @ Z).tocsc(),
         }
 
     def _lambda_index(self):

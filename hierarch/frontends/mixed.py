@@ -122,6 +122,18 @@ class Model(ModelSpec):
         fit.diagnostics(warn=True, stacklevel=4)
         return fit
 
+    def _sample(self, pm_model, settings, progressbar, marginalize, sparse_op):
+        return sample(
+            pm_model,
+            settings,
+            progressbar=progressbar,
+            # the sparse marginal Op holds the data's statistics itself: never reuse its
+            # compilation for other data
+            cache_key=None
+            if sparse_op
+            else graphs.cache_key(self, pm_model, None if marginalize else self.parameterization),
+        )
+
     def sample_posterior(
         self,
         settings: SamplerSettings,
@@ -136,20 +148,16 @@ class Model(ModelSpec):
             marginalize = self.can_marginalize
             if not marginalize and self.family == "gaussian":
                 notes.append(
-                    "group effects not integrated out: exact marginalization covers one "
-                    f"grouping factor, or several with at most {self.MAX_MARGINAL_Q} group "
-                    f"effects in all (this model has {self.n_group_effects}); the plain model "
-                    "was sampled"
+                    "group effects not integrated out: exact marginalization needs the "
+                    f"identity link (this model has {self.link!r}) and no known standard "
+                    "errors; the plain model was sampled"
                 )
         pm_model = self.build_marginal() if marginalize else self.build()
-        idata, backend = sample(
-            pm_model,
-            settings,
-            progressbar=progressbar,
-            cache_key=graphs.cache_key(
-                self, pm_model, None if marginalize else self.parameterization
-            ),
-        )
+        sparse_op = bool(marginalize and self._sparse_marginal)
+        with warnings.catch_warnings():
+            # numba runs the sparse marginal Op (CHOLMOD) in object mode, as it must
+            warnings.filterwarnings("ignore", "Numba will use object mode", UserWarning)
+            idata, backend = self._sample(pm_model, settings, progressbar, marginalize, sparse_op)
         if marginalize:
             add_group_effects(self, idata, random_seed)
         store_data(idata, self.data, self.columns_used)

@@ -99,10 +99,17 @@ def test_marginalized_matches_plain_on_crossed_effects(seed):
         b = m.fit(random_seed=seed + 1, progressbar=False, marginalize=False, draws=2000, tune=2000)
     assert a.spec["marginalized"] and not b.spec["marginalized"]
     assert a.diagnostics().ok
-    for var in ("beta", "sigma", "sd_plate", "sd_sample"):
-        _agree(a, b, var)
-    _agree(a, b, "b_plate", frac_ok=0.95)
-    _agree(a, b, "b_sample", frac_ok=5 / 6)
+    # the same marginal model through the sparse (CHOLMOD) Op (issue 13)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hierarch.Model, "MAX_MARGINAL_Q", 0)
+        assert m._sparse_marginal
+        c = m.fit(random_seed=seed + 2, progressbar=False)
+    assert c.spec["marginalized"] and c.diagnostics().ok
+    for fit in (a, c):
+        for var in ("beta", "sigma", "sd_plate", "sd_sample"):
+            _agree(fit, b, var)
+        _agree(fit, b, "b_plate", frac_ok=0.95)
+        _agree(fit, b, "b_sample", frac_ok=5 / 6)
 
 
 def test_multi_factor_marginal_density_equals_the_dense_gaussian():
@@ -183,24 +190,18 @@ def test_single_factor_marginal_density_equals_the_dense_gaussian(formula, as_da
     assert float(vals[-1]) == pytest.approx(want, rel=1e-10)
 
 
-def test_large_crossed_models_are_not_marginalized(monkeypatch):
+@pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # a short run
+def test_large_crossed_models_are_marginalized_through_the_sparse_op(seed, monkeypatch):
+    """Above MAX_MARGINAL_Q group effects the sparse (CHOLMOD) Op integrates them out; the
+    fit is not cached by structure (the Op holds the data's statistics)."""
     monkeypatch.setattr(hierarch.Model, "MAX_MARGINAL_Q", 20)
     m = hierarch.model(
         "diameter ~ 1 + (1 | plate) + (1 | sample)", hierarch.load_dataset("penicillin")
     )
-    assert not m.can_marginalize
-    with pytest.raises(ValueError, match="at most 20 group effects"):
-        m.build_marginal()
-
-
-@pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # a short run
-def test_fallback_to_the_plain_model_is_noted(seed, monkeypatch):
-    monkeypatch.setattr(hierarch.Model, "MAX_MARGINAL_Q", 20)
-    fit = hierarch.model(
-        "diameter ~ 1 + (1 | plate) + (1 | sample)", hierarch.load_dataset("penicillin")
-    ).fit(random_seed=seed, progressbar=False, draws=100, tune=100, chains=2)
-    assert fit.spec["marginalized"] is False
-    assert "this model has 30" in fit.spec["notes"][0]
+    assert m.can_marginalize and m._sparse_marginal
+    fit = m.fit(random_seed=seed, progressbar=False, draws=100, tune=100, chains=2)
+    assert fit.spec["marginalized"] is True and not fit.spec["notes"]
+    assert fit.idata.posterior["b_plate"].shape[2:] == (24, 1)
 
 
 @pytest.mark.parametrize("K", [1, 2])
