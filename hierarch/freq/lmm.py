@@ -27,7 +27,7 @@ from hierarch.core.sparse import CholmodPattern
 from hierarch.freq.boundary import escape_boundary
 from hierarch.freq.diagnose import TRY_BAYES, check_optimum, singular_message
 
-__all__ = ["LMMFit", "fit_lmm", "varcorr_table"]
+__all__ = ["LMMFit", "fit_lmm", "fit_lmm_statistics", "varcorr_table"]
 
 _LOG_2PI = np.log(2 * np.pi)
 
@@ -223,6 +223,32 @@ class _LMM:
         self.chol = CholmodPattern(lam1.T @ abs(ZtZ) @ lam1)
         self._eye = sparse.identity(self.q, format="csc")
 
+    @classmethod
+    def from_statistics(cls, st, reml: bool) -> _LMM:
+        """The one-factor problem from :class:`hierarch.core.engines.GaussianStatistics`
+        (no rows): the same arithmetic as from a parsed formula."""
+        m = cls.__new__(cls)
+        block = REBlock(
+            factor=st.group,
+            expr=" + ".join(st.z_names),
+            columns=list(st.z_names),
+            Z=None,
+            codes=None,
+            levels=list(st.levels),
+        )
+        m.pf = _StatsFormula(st.response, list(st.x_names), [block], st.n)
+        m.reml = reml
+        m.XtX, m.Xty, m.yty = st.XtX, st.Xty, float(st.yty)
+        m.n, m.p = int(st.n), len(st.x_names)
+        k = len(st.z_names)
+        m.theta_index = [[(i, j) for j in range(k) for i in range(j, k)]]
+        m.lower = [0.0 if i == j else -np.inf for (i, j) in m.theta_index[0]]
+        m.n_theta = len(m.lower)
+        m.single, m.sparse = True, False
+        m.ZtZ_g, m.ZtX_g, m.Zty_g = st.ZtZ_g, st.ZtX_g, st.Zty_g
+        m.offsets, m.q = [0], len(st.levels) * k
+        return m
+
     def T_blocks(self, theta):
         Ts, pos = [], 0
         for b, idx in zip(self.pf.blocks, self.theta_index, strict=True):
@@ -329,6 +355,34 @@ class _LMM:
         return ldL2 + self.n * (1 + _LOG_2PI + np.log(s["r2"] / self.n))
 
 
+@dataclass
+class _StatsFormula:
+    """What a fit from statistics knows of its formula (no rows)."""
+
+    response: str
+    x_names: list[str]
+    blocks: list[REBlock]
+    n: int
+
+
+def fit_lmm_statistics(st, reml: bool = True) -> LMMFit:
+    """Fit a one-factor Gaussian mixed model by REML or ML from its sufficient statistics
+    (:func:`hierarch.core.engines.gaussian_statistics`): the same optimiser and results as
+    :func:`fit_lmm`, for data that stay in an engine.
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> from hierarch.core.engines import gaussian_statistics
+    >>> st = gaussian_statistics(hierarch.load_dataset("pigs"), "weight", ["Intercept", "week"],
+    ...                          "id", ["Intercept", "week"])
+    >>> fit = fit_lmm_statistics(st)
+    >>> [round(b, 5) for b in fit.beta], round(fit.sigma, 4)
+    ([19.35561, 6.2099], 1.2637)
+    """
+    return fit_lmm(None, reml=reml, _problem=_LMM.from_statistics(st, reml))
+
+
 def conditional(m: _LMM, theta) -> dict:
     """Everything a fit reports at ``theta``: the solve's pieces, ``sigma2``, the fixed-effect
     covariance, the blocks' covariances, conditional modes and conditional covariances (the
@@ -387,7 +441,11 @@ def conditional(m: _LMM, theta) -> dict:
 
 
 def fit_lmm(
-    pf: ParsedFormula, reml: bool = True, theta_start=None, algebra: str = "auto"
+    pf: ParsedFormula,
+    reml: bool = True,
+    theta_start=None,
+    algebra: str = "auto",
+    _problem: _LMM | None = None,
 ) -> LMMFit:
     """Fit a linear mixed model by REML (default) or ML.
 
@@ -417,9 +475,13 @@ def fit_lmm(
     >>> [round(b, 5) for b in fit.beta], round(fit.sigma, 4)
     ([19.35561, 6.2099], 1.2637)
     """
-    if not pf.blocks:
+    if _problem is not None:
+        m = _problem
+        pf = m.pf
+    elif not pf.blocks:
         raise ValueError("the formula has no random effects; add a term like (1 | group)")
-    m = _LMM(pf, reml, algebra)
+    else:
+        m = _LMM(pf, reml, algebra)
     x0 = np.array([1.0 if lo == 0.0 else 0.0 for lo in m.lower])
     bounds = [(0.0, None) if lo == 0.0 else (None, None) for lo in m.lower]
     # Two searches from lme4's start (theta = identity): L-BFGS-B can stop on the boundary at a
