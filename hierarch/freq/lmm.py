@@ -277,42 +277,25 @@ class _LMM:
         L = linalg.cholesky(A, lower=True)
         cu = linalg.solve_triangular(L, Lam.T @ self.Zty, lower=True)
         RZX = linalg.solve_triangular(L, Lam.T @ self.ZtX, lower=True)
-        RXtRX = self.XtX - RZX.T @ RZX
-        RX = linalg.cholesky(RXtRX, lower=False)
-        cb = linalg.solve_triangular(RX, self.Xty - RZX.T @ cu, trans="T", lower=False)
+        out = self._fixed_step(cu, RZX, RZX.T @ RZX, RZX.T @ cu, cu @ cu)
+        return {"Lam": Lam, "L": L, **out, "ldL2": 2 * np.sum(np.log(np.diag(L)))}
+
+    def _fixed_step(self, cu, RZX, RZX_gram, RZX_cu, cu2):
+        """The fixed effects given the random-effect half-solves (lme4's ``R_X``, ``beta`` and
+        the penalised residual sum of squares), the same for every algebra."""
+        RX = linalg.cholesky(self.XtX - RZX_gram, lower=False)
+        cb = linalg.solve_triangular(RX, self.Xty - RZX_cu, trans="T", lower=False)
         beta = linalg.solve_triangular(RX, cb, lower=False)
-        r2 = self.yty - cu @ cu - cb @ cb
-        return {
-            "Lam": Lam,
-            "L": L,
-            "cu": cu,
-            "RZX": RZX,
-            "RX": RX,
-            "beta": beta,
-            "r2": max(r2, 1e-300),
-            "ldL2": 2 * np.sum(np.log(np.diag(L))),
-        }
+        r2 = self.yty - cu2 - cb @ cb
+        return {"cu": cu, "RZX": RZX, "RX": RX, "beta": beta, "r2": max(r2, 1e-300)}
 
     def _solve_sparse(self, theta):
         Lam = self.Lambda(theta)
         f = self.chol.factor(Lam.T @ self.ZtZ @ Lam + self._eye)
         cu = f.solve_L(Lam.T @ self.Zty)
         RZX = f.solve_L(np.asarray(Lam.T @ self.ZtX))
-        RXtRX = self.XtX - RZX.T @ RZX
-        RX = linalg.cholesky(RXtRX, lower=False)
-        cb = linalg.solve_triangular(RX, self.Xty - RZX.T @ cu, trans="T", lower=False)
-        beta = linalg.solve_triangular(RX, cb, lower=False)
-        r2 = self.yty - cu @ cu - cb @ cb
-        return {
-            "Lam": Lam,
-            "factor": f,
-            "cu": cu,
-            "RZX": RZX,
-            "RX": RX,
-            "beta": beta,
-            "r2": max(r2, 1e-300),
-            "ldL2": f.logdet(),
-        }
+        out = self._fixed_step(cu, RZX, RZX.T @ RZX, RZX.T @ cu, cu @ cu)
+        return {"Lam": Lam, "factor": f, **out, "ldL2": f.logdet()}
 
     def _solve_single(self, theta):
         T = self.T_blocks(theta)[0]
@@ -321,23 +304,15 @@ class _LMM:
         L = np.linalg.cholesky(A)  # (J, k, k), lower
         cu = np.linalg.solve(L, np.einsum("ba,jb->ja", T, self.Zty_g)[..., None])[..., 0]
         RZX = np.linalg.solve(L, np.einsum("ba,jbp->jap", T, self.ZtX_g))  # (J, k, p)
-        RXtRX = self.XtX - np.einsum("jkp,jkq->pq", RZX, RZX)
-        RX = linalg.cholesky(RXtRX, lower=False)
-        rhs = self.Xty - np.einsum("jkp,jk->p", RZX, cu)
-        cb = linalg.solve_triangular(RX, rhs, trans="T", lower=False)
-        beta = linalg.solve_triangular(RX, cb, lower=False)
-        r2 = self.yty - np.sum(cu**2) - cb @ cb
+        out = self._fixed_step(
+            cu,
+            RZX,
+            np.einsum("jkp,jkq->pq", RZX, RZX),
+            np.einsum("jkp,jk->p", RZX, cu),
+            np.sum(cu**2),
+        )
         ldL2 = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)))
-        return {
-            "T": T,
-            "L": L,
-            "cu": cu,
-            "RZX": RZX,
-            "RX": RX,
-            "beta": beta,
-            "r2": max(r2, 1e-300),
-            "ldL2": ldL2,
-        }
+        return {"T": T, "L": L, **out, "ldL2": ldL2}
 
     def deviance(self, theta):
         try:
