@@ -24,7 +24,7 @@ import numpy as np
 from cvxopt import cholmod, matrix, spmatrix
 from scipy import sparse
 
-__all__ = ["CholmodPattern", "CholmodFactor"]
+__all__ = ["CholmodPattern", "CholmodFactor", "DenseFactor"]
 
 cholmod.options["supernodal"] = 2  # LL' (the default; diag() needs it)
 cholmod.options["print"] = 0
@@ -169,6 +169,37 @@ class CholmodFactor:
         if np.any(np.isnan(out)):
             raise ValueError("inverse_on: an entry outside the pattern of the factor")
         return out
+
+
+class DenseFactor:
+    """The same interface as :class:`CholmodFactor` through LAPACK, for small systems (a few
+    hundred unknowns), where a dense factor costs less than CHOLMOD's bookkeeping."""
+
+    def __init__(self, A):
+        from scipy import linalg
+
+        self._linalg = linalg
+        A = A.toarray() if sparse.issparse(A) else np.asarray(A, float)
+        try:
+            self._L = linalg.cholesky(A, lower=True)
+        except linalg.LinAlgError as err:
+            raise np.linalg.LinAlgError(f"matrix not positive definite ({err})") from None
+
+    def logdet(self) -> float:
+        return 2.0 * float(np.sum(np.log(np.diag(self._L))))
+
+    def solve(self, B) -> np.ndarray:
+        return self._linalg.cho_solve((self._L, True), np.asarray(B, float))
+
+    def solve_L(self, B) -> np.ndarray:
+        return self._linalg.solve_triangular(self._L, np.asarray(B, float), lower=True)
+
+    def solve_Lt(self, B) -> np.ndarray:
+        return self._linalg.solve_triangular(self._L, np.asarray(B, float), lower=True, trans="T")
+
+    def inverse_on(self, rows, cols) -> np.ndarray:
+        inv = self.solve(np.eye(self._L.shape[0]))
+        return inv[np.asarray(rows), np.asarray(cols)]
 
 
 @numba.njit(cache=True)

@@ -103,7 +103,7 @@ def test_marginalized_matches_plain_on_crossed_effects(seed):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(hierarch.Model, "MAX_MARGINAL_Q", 0)
         assert m._sparse_marginal
-        c = m.fit(random_seed=seed + 2, progressbar=False)
+        c = m.fit(random_seed=seed + 2, progressbar=False, chains=2, draws=500, tune=400)
     assert c.spec["marginalized"] and c.diagnostics().ok
     for fit in (a, c):
         for var in ("beta", "sigma", "sd_plate", "sd_sample"):
