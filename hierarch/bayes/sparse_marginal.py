@@ -37,9 +37,9 @@ class SparseMarginal:
         ``n``, ``yty``, ``Xty``, ``XtX``, ``Zty``, ``ZtX``, ``ZtZ`` (sparse, q x q).
     rows, cols : ndarray
         Position in ``Lam`` of each entry of the parameter vector ``lam``.
-    level_of : ndarray
-        For every effect (row of ``Lam``), the first index of its level block, and
-        ``block_k`` its size: the level blocks of ``A^-1`` the gradient needs.
+    level_start, level_size : ndarray
+        For every effect (row of ``Lam``), the first index of its level block and the
+        block's size: the level blocks of ``A^-1`` the gradient needs.
     """
 
     def __init__(self, stats, rows, cols, level_start, level_size):
@@ -126,7 +126,7 @@ class SparseMarginal:
         return value, g_beta, g_lam, 2 * float(sigma) * g_s
 
 
-def sparse_core(spec) -> tuple[SparseMarginal, list[np.ndarray]]:
+def sparse_core(spec) -> tuple[SparseMarginal, list[tuple[np.ndarray, np.ndarray]]]:
     """The :class:`SparseMarginal` of a spec with several grouping factors, and for each
     block the positions of its entries in the parameter vector ``lam``: ``lam`` holds block
     0's entries of ``spec._lambda_index()`` first, then block 1's, ..."""
