@@ -14,7 +14,7 @@ holds ``T``'s lower triangle column by column (lme4's ``getME(fit, "theta")``). 
 effects are ``b = Lambda u`` with covariance ``T T'`` per level.
 
 For given parameters the conditional mode ``u_hat`` comes from penalised iteratively
-re-weighted least squares (Fisher scoring with step halving) on
+re-weighted least squares (Newton or Fisher scoring with step halving) on
 ``l(u) = log p(y | u) - |u|^2 / 2``; with ``H = Lambda'Z' W Z Lambda + I`` at the mode,
 
 * Laplace: ``log L = l(u_hat) - log|H| / 2``;
@@ -34,19 +34,23 @@ As lme4, the optimisation runs in two stages: first ``theta`` (and the dispersio
 covariance of ``beta`` is, as lme4's default ``vcov()``, twice the inverse of the
 finite-difference Hessian of the deviance in ``(theta, beta)`` (the negative binomial
 dispersion held at its estimate, as ``glmer.nb``; the gamma and beta dispersion included,
-as glmmTMB).  Sparse LU factorisations (SuperLU) keep crossed and nested
-designs with thousands of levels cheap.
+as glmmTMB).  PIRLS takes Newton steps where the observed information is positive (the
+same modes, fewer steps for non-canonical links).  ``Lambda'Z'WZ Lambda + I`` is formed from
+the pairs of nonzeros per row in one ``bincount`` and factored by LAPACK (up to 300
+unknowns, on one BLAS thread) or CHOLMOD (above, the ordering analysed once), which keeps
+crossed and nested designs with thousands of levels cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize, sparse, special
 
 from hierarch.core.families import LAPLACE_FAMILIES, _link, get_family, link_np
-from hierarch.core.sparse import CholmodPattern, DenseFactor
+from hierarch.core.sparse import CholmodPattern, DenseFactor, one_blas_thread
 from hierarch.freq.boundary import escape_boundary
 from hierarch.freq.diagnose import TRY_BAYES, check_optimum, singular_message
 
@@ -190,14 +194,65 @@ class _Problem:
         M.data = data[self._perm]
         return M
 
-    def _factor(self, A, W, penalty):
-        """Cholesky factor of ``A' W A + penalty``: LAPACK up to ``_DENSE_MAX`` unknowns,
-        CHOLMOD above, with the pattern (of ``Z Lambda`` alone, or with ``X`` beside it for
-        the free-beta stage) analysed once per problem."""
-        H = (A.T @ sparse.diags(W) @ A).tocsc() + penalty
-        if A.shape[1] <= _DENSE_MAX:
-            return DenseFactor(H)
-        free = A.shape[1] > self.q
+    #: above this many (row, column, column) triples a PIRLS step forms ``A'WA`` with SciPy's
+    #: sparse products instead of one ``bincount`` (memory: 3 integer arrays of that length)
+    _MAX_PAIRS = 20_000_000
+
+    def _design(self, ZL, free: bool):
+        """``A = Z Lambda`` or, for the free-beta stage, ``[Z Lambda, X]`` with a layout fixed
+        per problem (so the pairs of :meth:`_pairs` stay valid)."""
+        if not free:
+            return ZL
+        lay = getattr(self, "_free_layout", None)
+        if lay is None:
+            nz = self._proto.nnz
+            xs = self._Xs.copy()
+            xs.data = np.arange(nz + 1, nz + xs.nnz + 1, dtype=float)
+            proto = self._proto.copy()
+            proto.data = np.arange(1, nz + 1, dtype=float)
+            both = sparse.hstack([proto, xs]).tocsr()
+            lay = self._free_layout = (
+                both.data.astype(np.int64) - 1,
+                both.indices.copy(),
+                both.indptr.copy(),
+            )
+        order, indices, indptr = lay
+        data = np.concatenate([ZL.data, self._Xs.data])[order]
+        return sparse.csr_matrix((data, indices, indptr), shape=(self.N, self.q + self.p))
+
+    def _pairs(self, A, free: bool):
+        """Every pair of nonzeros in a row of ``A`` (positions in its ``data`` and the row)
+        with where their product lands in ``A'WA``: a flat index of the dense ``m x m`` array
+        (dense path) or a position in the CHOLMOD pattern's values (lower triangle; sparse
+        path), so a PIRLS step forms ``A'WA`` with one weighted ``bincount`` (SciPy's sparse
+        products and conversions cost ~1 ms each, more than the factor itself here).  None
+        when the pairs would take too much memory."""
+        cache = self.__dict__.setdefault("_pair_cache", {})
+        if free not in cache:
+            ptr, idx = A.indptr, A.indices.astype(np.int64)
+            r = np.diff(ptr)  # nonzeros per row
+            rr = r * r
+            if rr.sum() > self._MAX_PAIRS:
+                cache[free] = None
+                return None
+            rows = np.repeat(np.arange(self.N), rr)
+            off = np.arange(rr.sum()) - np.repeat(np.cumsum(rr) - rr, rr)  # pair within row
+            kk, starts = np.repeat(r, rr), np.repeat(ptr[:-1], rr)
+            a, b = starts + off // kk, starts + off % kk
+            m = A.shape[1]
+            diag = np.arange(self.q)
+            if m <= _DENSE_MAX:
+                cache[free] = (a, b, rows, idx[a] * m + idx[b], diag * m + diag, None)
+            else:
+                pat = self._pattern(free)
+                low = idx[a] >= idx[b]
+                a, b, rows = a[low], b[low], rows[low]
+                pos = np.searchsorted(pat._keys, idx[b] * m + idx[a])  # column-major keys
+                dpos = np.searchsorted(pat._keys, diag * m + diag)
+                cache[free] = (a, b, rows, pos, dpos, len(pat._keys))
+        return cache[free]
+
+    def _pattern(self, free: bool):
         pat = self._chol.get(free)
         if pat is None:
             struct = abs(self._proto)
@@ -205,15 +260,46 @@ class _Problem:
                 struct = sparse.hstack([struct, sparse.csr_matrix(self.X != 0, dtype=float)])
             struct = struct.tocsc()
             pat = self._chol[free] = CholmodPattern(struct.T @ struct)
-        return pat.factor(H)
+        return pat
+
+    def _factor(self, A, W, free: bool):
+        """Cholesky factor of ``A' W A + P`` (``A`` from :meth:`_design`; ``P`` the identity
+        on the ``u`` block, zero on ``beta``): LAPACK up to ``_DENSE_MAX`` unknowns, CHOLMOD
+        above, with the pattern analysed once per problem."""
+        m = A.shape[1]
+        pairs = self._pairs(A, free)
+        if pairs is not None:
+            a, b, rows, where, diag, n_vals = pairs
+            d = A.data
+            w = W[rows] * d[a] * d[b]
+            if n_vals is None:
+                H = np.bincount(where, weights=w, minlength=m * m)
+                H[diag] += 1.0
+                return DenseFactor(H.reshape(m, m))
+            vals = np.bincount(where, weights=w, minlength=n_vals)
+            vals[diag] += 1.0
+            return self._pattern(free).factor(vals)
+        pen = np.concatenate([np.ones(self.q), np.zeros(m - self.q)])
+        H = (A.T @ sparse.diags(W) @ A).tocsc() + sparse.diags(pen).tocsc()
+        if m <= _DENSE_MAX:
+            return DenseFactor(H)
+        return self._pattern(free).factor(H)
+
+    def _blas(self):
+        """One BLAS thread for the dense path (see :func:`one_blas_thread`)."""
+        return one_blas_thread() if self.q + self.p <= _DENSE_MAX else contextlib.nullcontext()
 
     def pirls(self, theta, beta, phi, free_beta=False, tol=1e-10, max_iter=200):
         """Conditional modes (and, with ``free_beta``, beta) by penalised Fisher scoring."""
+        with self._blas():
+            return self._pirls(theta, beta, phi, free_beta, tol, max_iter)
+
+    def _pirls(self, theta, beta, phi, free_beta, tol, max_iter):
         fam, y, n = self.fam, self.y, self.n
         ZL = self.ZL(theta)
         q, p = self.q, self.p
         if free_beta:
-            A = sparse.hstack([ZL, self._Xs]).tocsr()
+            A = self._design(ZL, True)
             pen_diag = np.concatenate([np.ones(q), np.zeros(p)])
             beta = self._beta_inner if self._beta_inner is not None else beta
             x = np.concatenate([self._u, beta])
@@ -223,7 +309,6 @@ class _Problem:
             pen_diag = np.ones(q)
             x = self._u.copy()
             base = self.X @ beta + self.offset
-        penalty = sparse.diags(pen_diag).tocsc()
 
         def objective(x):
             eta = base + A @ x
@@ -237,9 +322,14 @@ class _Problem:
             obj, eta = objective(x)
         converged = False
         for _ in range(max_iter):
-            s, W = fam.score_info(y, n, eta, phi)
+            # Newton steps (the observed information) where it is positive on every row:
+            # the same mode as Fisher scoring, reached quadratically for non-canonical links
+            # (negative binomial: 3-4 steps instead of 12); Fisher scoring elsewhere
+            s, W = fam.score_info(y, n, eta, phi, observed=True)
+            if not np.all(W > 0):
+                s, W = fam.score_info(y, n, eta, phi)
             grad = A.T @ s - pen_diag * x
-            lu = self._factor(A, W, penalty)
+            lu = self._factor(A, W, free_beta)
             step = lu.solve(grad)
             if np.max(np.abs(step)) < tol:
                 converged = True
@@ -263,6 +353,10 @@ class _Problem:
         return x, obj, eta, ZL, converged
 
     def loglik(self, theta, beta, phi, free_beta=False):
+        with self._blas():
+            return self._loglik(theta, beta, phi, free_beta)
+
+    def _loglik(self, theta, beta, phi, free_beta):
         try:
             x, obj, eta, ZL, _ = self.pirls(theta, beta, phi, free_beta=free_beta)
             _, W = self.fam.score_info(self.y, self.n, eta, phi, observed=self.observed)
@@ -270,7 +364,7 @@ class _Problem:
                 return -np.inf
             if self.n_agq > 1 and not free_beta:
                 return self._agq(theta, beta, phi, x, ZL, W)
-            lu = self._factor(ZL, W, sparse.identity(self.q, format="csc"))
+            lu = self._factor(ZL, W, False)
         except (np.linalg.LinAlgError, FloatingPointError):  # singular, far from the optimum
             self._u = np.zeros(self.q)
             return -np.inf
@@ -295,7 +389,7 @@ class _Problem:
         ``X'WX - X'WZL H^-1 L'Z'WX`` at the conditional modes (and the pieces reused)."""
         u, _, eta, ZL, ok = self.pirls(theta, beta, phi)
         _, W = self.fam.score_info(self.y, self.n, eta, phi, observed=self.observed)
-        lu = self._factor(ZL, W, sparse.identity(self.q, format="csc"))
+        lu = self._factor(ZL, W, False)
         X = self.X
         ZtWX = np.asarray(ZL.T @ (W[:, None] * X))
         S = X.T @ (W[:, None] * X) - ZtWX.T @ lu.solve(ZtWX)
