@@ -161,7 +161,19 @@ class CholmodFactor:
         L = cholmod.getfactor(F2)
         colptr, rowind, vals = (np.asarray(a).ravel() for a in L.CCS)
         colptr, rowind = colptr.astype(np.int64), rowind.astype(np.int64)
-        Zx = _takahashi(colptr, rowind, np.asarray(vals, float))
+        Lx = np.asarray(vals, float)
+        t = _dense_tail(colptr)
+        if t >= _DENSE_TAIL_MIN:  # the trailing dense block by LAPACK (BLAS-3, not lookups)
+            from scipy.linalg import lapack
+
+            n = pat.n
+            L22 = _tail_to_dense(colptr, Lx, t)
+            S22, info = lapack.dpotri(L22, lower=1)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"dpotri failed (info {info})")
+            Zx = _takahashi(colptr, rowind, Lx, n - t, S22)
+        else:
+            Zx = _takahashi(colptr, rowind, Lx, len(colptr) - 1, np.zeros((0, 0)))
         pinv = np.empty_like(perm)
         pinv[perm] = np.arange(pat.n)
         r, c = pinv[np.asarray(rows)], pinv[np.asarray(cols)]
@@ -233,9 +245,38 @@ def _find(colptr, rowind, c, r):
     return -1
 
 
+#: a trailing block of at least this many dense columns of ``L`` is inverted by LAPACK
+_DENSE_TAIL_MIN = 32
+
+
+def _dense_tail(colptr) -> int:
+    """How many trailing columns of ``L`` are full below the diagonal (a dense block: crossed
+    factors fill the Schur complement of the larger factor)."""
+    lens = np.diff(colptr)
+    n = len(lens)
+    full = lens[::-1] == np.arange(1, n + 1)  # column n-1-i full when it has i+1 entries
+    return int(n if full.all() else np.argmin(full))
+
+
 @numba.njit(cache=True)
-def _takahashi(colptr, rowind, Lx):
+def _tail_to_dense(colptr, Lx, t):
+    """The trailing ``t x t`` block of ``L`` (its columns are full: rows ``j..n-1``)."""
+    n = len(colptr) - 1
+    L22 = np.zeros((t, t))
+    for jj in range(t):
+        start = colptr[n - t + jj]
+        for i in range(t - jj):
+            L22[jj + i, jj] = Lx[start + i]
+    return L22
+
+
+@numba.njit(cache=True)
+def _takahashi(colptr, rowind, Lx, n_sparse, S22):
     """``Sigma = (L L')^-1`` on the pattern of ``L`` (CSC, sorted rows, diagonal first).
+
+    Columns ``n_sparse..n-1`` form a dense trailing block whose ``Sigma`` is given (``S22``,
+    its lower triangle: ``(L22 L22')^-1``, as the bottom-right block of ``Sigma`` depends on
+    ``L22`` alone); the recursion runs over the columns before it.
 
     Column ``j`` needs ``z = Sigma[S, S] L[S, j]`` over its off-diagonal rows ``S``; every
     ``Sigma[i, k]`` with ``i, k`` in ``S`` lies in column ``min(i, k)`` (the fill property), so
@@ -244,9 +285,14 @@ def _takahashi(colptr, rowind, Lx):
     """
     n = len(colptr) - 1
     Zx = np.zeros_like(Lx)
+    t = n - n_sparse
+    for jj in range(t):
+        start = colptr[n_sparse + jj]
+        for i in range(t - jj):
+            Zx[start + i] = S22[jj + i, jj]
     where = np.full(n, -1, dtype=np.int64)  # row -> position in the current column's S
     z = np.zeros(n)
-    for j in range(n - 1, -1, -1):
+    for j in range(n_sparse - 1, -1, -1):
         start, end = colptr[j], colptr[j + 1]
         ljj = Lx[start]
         m = end - start - 1
@@ -256,14 +302,23 @@ def _takahashi(colptr, rowind, Lx):
         for b in range(m):
             k = rowind[start + 1 + b]
             lkj = Lx[start + 1 + b]
+            if k >= n_sparse:
+                # in the dense block: the rows r >= k of S (sorted, so a >= b) read from S22
+                for a in range(b, m):
+                    r = rowind[start + 1 + a]
+                    v = S22[r - n_sparse, k - n_sparse]
+                    z[a] += v * lkj
+                    if a != b:
+                        z[b] += v * Lx[start + 1 + a]
+                continue
             # column k of Sigma: rows r >= k; Sigma[r, k] feeds z[r] (via L[k, j]) and, below
             # the diagonal, z[k] (via L[r, j])
             z[b] += Zx[colptr[k]] * lkj
-            for t in range(colptr[k] + 1, colptr[k + 1]):
-                a = where[rowind[t]]
+            for t2 in range(colptr[k] + 1, colptr[k + 1]):
+                a = where[rowind[t2]]
                 if a >= 0:
-                    z[a] += Zx[t] * lkj
-                    z[b] += Zx[t] * Lx[start + 1 + a]
+                    z[a] += Zx[t2] * lkj
+                    z[b] += Zx[t2] * Lx[start + 1 + a]
         s = 0.0
         for a in range(m):
             Zx[start + 1 + a] = -z[a] / ljj

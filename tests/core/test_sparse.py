@@ -63,3 +63,35 @@ def test_bad_matrices_are_refused(rng):
         pat.factor(A)
     with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
         CholmodPattern(A).factor((-A).tocsc())
+
+
+@pytest.mark.parametrize("tail_min", [32, 10**9], ids=["lapack-tail", "recursion-only"])
+def test_selected_inverse_of_a_crossed_design_with_a_dense_trailing_block(
+    rng, monkeypatch, tail_min
+):
+    """Crossed factors (300 students, each rated 8 of 60 lecturers) fill the lecturers' block
+    of the factor: its dense tail goes to LAPACK, the columns before it read it directly."""
+    from hierarch.core import sparse as hs
+
+    monkeypatch.setattr(hs, "_DENSE_TAIL_MIN", tail_min)
+    tails = []
+    real = hs._dense_tail
+    monkeypatch.setattr(hs, "_dense_tail", lambda cp: tails.append(real(cp)) or tails[-1])
+    n_s, n_d = 300, 60
+    rows = np.repeat(np.arange(n_s), 8)
+    cols = np.concatenate([rng.choice(n_d, 8, replace=False) for _ in range(n_s)])
+    Z = sparse.hstack(
+        [
+            sparse.csr_matrix((np.ones(len(rows)), (np.arange(len(rows)), rows))),
+            sparse.csr_matrix((np.ones(len(rows)), (np.arange(len(rows)), cols))),
+        ]
+    ).tocsc()
+    lam = sparse.diags(np.concatenate([np.full(n_s, 0.6), np.full(n_d, 1.3)]))
+    A = (lam @ Z.T @ Z @ lam + sparse.identity(n_s + n_d)).tocsc()
+    f = CholmodPattern(A).factor(A)
+    low = sparse.tril(A).tocoo()
+    inv = np.linalg.inv(A.toarray())
+    np.testing.assert_allclose(
+        f.inverse_on(low.row, low.col), inv[low.row, low.col], rtol=1e-10, atol=1e-14
+    )
+    assert tails and tails[0] >= 32  # the lecturers' block did fill
