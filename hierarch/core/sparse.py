@@ -231,7 +231,7 @@ class DenseFactor:
         return inv[np.asarray(rows), np.asarray(cols)]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _find(colptr, rowind, c, r):
     lo, hi = colptr[c], colptr[c + 1]
     while lo < hi:
@@ -258,7 +258,7 @@ def _dense_tail(colptr) -> int:
     return int(n if full.all() else np.argmin(full))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _tail_to_dense(colptr, Lx, t):
     """The trailing ``t x t`` block of ``L`` (its columns are full: rows ``j..n-1``)."""
     n = len(colptr) - 1
@@ -270,7 +270,7 @@ def _tail_to_dense(colptr, Lx, t):
     return L22
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _takahashi(colptr, rowind, Lx, n_sparse, S22):
     """``Sigma = (L L')^-1`` on the pattern of ``L`` (CSC, sorted rows, diagonal first).
 
@@ -328,7 +328,7 @@ def _takahashi(colptr, rowind, Lx, n_sparse, S22):
     return Zx
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _lookup(colptr, rowind, Zx, rows, cols):
     out = np.empty(len(rows))
     for t in range(len(rows)):
