@@ -245,6 +245,30 @@ CELLS = [
         shrink[["group", "n", "successes", "unpooled", "partial", "grand_mean", "fraction_moved"]]
         """
     ),
+    md(
+        r"""
+        Two "pooled" numbers appear in this table, and they differ. `complete` is the pooled
+        proportion of model 2, $\sum_j m_j / \sum_j n_j$; `grand_mean`, the point towards which
+        the shrinkage is measured, is $\operatorname{logit}^{-1}(\hat\mu)$, the **median** of
+        the population distribution of batch rates. They differ for two reasons: that
+        distribution (normal on the log-odds scale) is skewed to the right on the probability
+        scale, so its mean lies above its median; and the pooled proportion weighs every rat
+        equally, where $\mu$ is the centre of the batches' log-odds. The multilevel estimates
+        are pulled towards $\hat\mu$ on the log-odds scale.
+        """
+    ),
+    code(
+        """
+        from scipy import special
+
+        z, w = np.polynomial.hermite_e.hermegauss(60)  # E f(Z), Z ~ N(0, 1)
+        tau_hat = ml.tau().estimate
+        population_mean = np.sum(w * special.expit(ml.mu + tau_hat * z)) / np.sum(w)
+        print(f"pooled proportion (complete pooling): {shrink['complete'].iloc[0]:.4f}")
+        print(f"population mean of the batch rates:   {population_mean:.4f}")
+        print(f"population median, invlogit(mu):      {special.expit(ml.mu):.4f}")
+        """
+    ),
     code(
         """
         ax = hierarch.plots.plot_shrinkage(shrink, label="multilevel")

@@ -214,9 +214,14 @@ CELLS = [
         With only three observations per cluster, the separate fits fly off to extreme values
         much more easily (a line through three points with nearly equal $x$ can have any
         slope), and the mixed model shrinks more: we know less about each cluster, so its
-        estimate leans towards the population average. With one or two observations per
-        cluster, only the fixed effects could be estimated as the cluster-specific effects
-        (a random intercept needs at least two observations per cluster, a random slope more).
+        estimate leans towards the population average. In the extreme of a single
+        observation per cluster, a cluster's deviation cannot be told from the residual
+        noise, and the cluster-specific estimates can only be the fixed effects. Two
+        observations per cluster are enough for a random intercept; a random slope needs
+        more (two points fix a line exactly, leaving nothing to tell its tilt from noise).
+        That is for balanced data. With unbalanced data, singletons and clusters with very
+        few observations are fine: the clusters with more observations identify the
+        variance components, and the singletons still contribute to the intercept.
         """
     ),
     code(
@@ -659,8 +664,25 @@ CELLS = [
         Back to the lesson's question: hospital A (500 patients, mortality 4.2%) has
         $\alpha_A$ close to 1, and its own rate is trusted. Hospital B (5 patients, 60%) has a
         small $\alpha_B$: its estimate is pulled strongly towards the mortality of hospitals
-        in general, borrowing strength from the other seven. Three deaths in five patients is
-        far more plausibly bad luck at an ordinary hospital than a 60% mortality rate.
+        in general, borrowing strength from the other seven.
+
+        That pull does not come from hospital B's own data. Taken alone, three deaths in
+        five patients favour a 60% mortality over an ordinary 4.2% by a likelihood ratio of
+        about 500 to 1 (computed below). The shrunken estimate combines that evidence with
+        the **population model**: hospitals' rates vary around a common mean by about
+        $\sigma_u$, so a rate of 60% would be extraordinary, and five patients are too few to
+        establish it. Shrinkage is only as good as that model: if hospital B may really be
+        unlike the others (a different case mix, say), the model should say so, e.g. with a
+        predictor at the hospital level.
+        """
+    ),
+    code(
+        """
+        from scipy import stats
+
+        ratio = stats.binom.pmf(3, 5, 0.60) / stats.binom.pmf(3, 5, 0.042)
+        print(f"likelihood of 3 deaths in 5 patients, 60% against 4.2%: {ratio:.0f} to 1")
+        assert 400 < ratio < 600  # the sentence above says "about 500 to 1"
         """
     ),
 ]

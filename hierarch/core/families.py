@@ -356,6 +356,25 @@ class Family:
             return stats.gamma.logpdf(y, extra, scale=mu / extra)
         return stats.beta.logpdf(y, mu * extra, (1 - mu) * extra)  # beta
 
+    def moments(self, link: str, eta, trials=None, extra=None):
+        """Mean and variance of one response at linear predictor ``eta`` (as :meth:`rvs`;
+        binomial: of the count out of ``trials``), for Pearson residuals."""
+        mu = inverse_link_np(link, eta)
+        if self.name == "gaussian":
+            return mu, np.broadcast_to(np.asarray(extra, float) ** 2, np.shape(mu))
+        if self.name == "bernoulli":
+            return mu, mu * (1 - mu)
+        if self.name == "binomial":
+            n = np.asarray(trials, float)
+            return n * mu, n * mu * (1 - mu)
+        if self.name == "poisson":
+            return mu, mu
+        if self.name == "negative_binomial":
+            return mu, mu + mu**2 / extra
+        if self.name == "gamma":
+            return mu, mu**2 / extra
+        return mu, mu * (1 - mu) / (1 + extra)  # beta
+
     @property
     def default_link(self) -> str:
         return self.links[0]

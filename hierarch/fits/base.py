@@ -51,7 +51,11 @@ variance components) and profile intervals in ``group_sds()`` and ``tau()``;
 ``hierarch.anova(m0, m1, ...)`` compares nested fits.
 
 Formula-model fits add ``ppc()`` and ``loo()`` (Bayes; not yet for the known-SE
-hierarchy), ``coefficients()``, ``varcorr()`` (ML) and ``diagnostics()`` (Bayes).
+hierarchy), ``coefficients()``, ``varcorr()`` (ML) and ``diagnostics()`` (Bayes), and the
+extras of lme4's printed summary: ``fitted()``, ``residuals(type="pearson" | "response")``
+(Pearson: lme4's scaled residuals; Bayes: posterior means), ``fixed_effect_correlation()``
+and, for ML fits, ``is_singular(tol=1e-4)`` (lme4's ``isSingular``); ``str(fit)`` of an ML
+fit prints the scaled residuals' quantiles and the correlation of the fixed effects.
 ``tests/test_protocol.py`` runs the protocol on rats, pigs, cbpp and eight schools, each by
 ML and by NUTS.
 """

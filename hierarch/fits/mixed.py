@@ -41,6 +41,21 @@ class _MixedReports:
         """Posterior predictive replicates (see :func:`report_mixed.ppc`)."""
         return report_mixed.ppc(self, n_draws, random_seed)
 
+    def fitted(self) -> pd.Series:
+        """Fitted mean of every row given the group effects (lme4's ``fitted()``; see
+        :func:`report_mixed.fitted_values`)."""
+        return report_mixed.fitted_values(self)
+
+    def residuals(self, type: str = "pearson") -> pd.Series:  # noqa: A002 -- lme4's name
+        """Pearson (lme4's scaled) or response residuals of every row (see
+        :func:`report_mixed.residuals`)."""
+        return report_mixed.residuals(self, type)
+
+    def fixed_effect_correlation(self) -> pd.DataFrame:
+        """Correlation matrix of the fixed-effect estimates (lme4's "Correlation of Fixed
+        Effects"; see :func:`report_mixed.fixed_effect_correlation`)."""
+        return report_mixed.fixed_effect_correlation(self)
+
     def predict(
         self,
         newdata: pd.DataFrame,
@@ -179,9 +194,48 @@ def _label(name) -> str:
     return f"sd[{group}: {v1}]" if v2 is None else f"cor[{group}: {v2}, {v1}]"
 
 
+def _residual_lines(fit) -> list[str]:
+    """lme4's "Scaled residuals" block of a printed summary."""
+    q = report_mixed.residual_quantiles(fit)
+    head = " ".join(f"{k:>8}" for k in q.index)
+    return ["Scaled residuals:", head, " ".join(f"{v:8.4f}" for v in q.to_numpy()), ""]
+
+
+def _correlation_lines(fit) -> list[str]:
+    """lme4's "Correlation of Fixed Effects" block (lower triangle; none for one effect)."""
+    C = report_mixed.fixed_effect_correlation(fit)
+    names = list(C.index)
+    if len(names) < 2:
+        return []
+    short = [n if len(n) <= 6 else n[:6] for n in names]
+    width = max(len(n) for n in names[1:])
+    lines = [
+        "",
+        "Correlation of Fixed Effects:",
+        " " * width + " " + " ".join(f"{s:>6}" for s in short[:-1]),
+    ]
+    for i in range(1, len(names)):
+        vals = " ".join(f"{C.iloc[i, j]:6.3f}" for j in range(i))
+        lines.append(f"{names[i]:<{width}} {vals}")
+    return lines
+
+
 class _MLInference:
     """Intervals of a maximum-likelihood fit: ``confint()`` (profile, Wald, bootstrap) and
     the profile intervals that ``group_sds()`` and ``tau()`` carry."""
+
+    def is_singular(self, tol: float = 1e-4) -> bool:
+        """Whether the fit is on the boundary, as lme4's ``isSingular(fit, tol)``: a diagonal
+        element of a block's relative covariance factor ``theta`` below ``tol`` (an SD of 0,
+        or a correlation of +/-1)."""
+        theta, pos = np.asarray(self.ml_theta, float), 0
+        for b in self.model.parsed.blocks:
+            for j in range(b.k):
+                for i in range(j, b.k):
+                    if i == j and theta[pos] < tol:
+                        return True
+                    pos += 1
+        return False
 
     def _profile(self, level: float, which: str = "all"):
         cache = self.__dict__.setdefault("_profile_cache", {})
@@ -406,6 +460,11 @@ class MixedMLFit(MLFitSave, _MLInference, _MixedReports):
         """The estimates in the form the shared reporting functions read."""
         return self.lmm
 
+    @property
+    def ml_theta(self) -> np.ndarray:
+        """lme4's ``theta`` (the covariance factors relative to sigma)."""
+        return self.lmm.theta
+
     def _tests(self, ddf: str) -> FixedEffectTests | None:
         """The pieces of the fixed-effect tests by ``ddf`` (computed once per fit); ``None``
         for the known-SE hierarchy, whose tests are z tests."""
@@ -626,13 +685,16 @@ class MixedMLFit(MLFitSave, _MLInference, _MixedReports):
             f"Formula: {self.model.formula}",
             f"{crit}: {lm.criterion:.4f}   log-likelihood: {lm.loglik:.4f}   AIC: {lm.aic:.2f}",
             "",
-            "Random effects:",
         ]
+        if lm.problem is not None:
+            lines += _residual_lines(self)
+        lines += ["Random effects:"]
         lines += _random_effect_lines(self.varcorr(), self.model.parsed, lm.n_obs)
         fe = self.fixed_effects()
         if lm.problem is None:  # known SEs: z tests
             fe = fe.rename(columns={"t": "z"})
         lines += ["", "Fixed effects:", format_coef_table(fe)]
+        lines += _correlation_lines(self)
         lines += [f"Note: {n}" for n in lm.notes]
         return "\n".join(lines)
 
@@ -976,6 +1038,11 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
         )
 
     @property
+    def ml_theta(self) -> np.ndarray:
+        """lme4's ``theta`` (the random effects' covariance factors)."""
+        return self.glmm.theta
+
+    @property
     def loglik(self) -> float:
         return self.glmm.loglik
 
@@ -1079,6 +1146,7 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
             f"Formula: {self.model.formula}",
             f"log-likelihood: {g.loglik:.4f}   AIC: {g.aic:.2f}   BIC: {g.bic:.2f}",
             "",
+            *_residual_lines(self),
             "Random effects (link scale):",
         ]
         extra = (
@@ -1088,6 +1156,7 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
         )
         lines += _random_effect_lines(self.varcorr(), pf, g.n_obs, extra)
         lines += ["", "Fixed effects:", format_coef_table(self.fixed_effects())]
+        lines += _correlation_lines(self)
         lines += [f"Note: {n}" for n in g.notes]
         return "\n".join(lines)
 

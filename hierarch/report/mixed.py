@@ -660,6 +660,92 @@ def _mean(link: str, eta: np.ndarray) -> np.ndarray:
     return inverse_link_np(link, eta)
 
 
+def _conditional_moments(fit):
+    """Per row: the conditional mean and variance of the response (binomial: of the count)
+    at the estimates (ML) or for every posterior draw (Bayes: shape (draws, rows))."""
+    model = fit.model
+    pf = model.parsed
+    trials = model.trials if model.family == "binomial" else None
+    if _is_bayes(fit):
+        eta, idx = _linear_predictor(fit)
+        extra = _extra(fit, idx)
+    else:
+        ml = fit.ml
+        eta = pf.X @ ml.beta + pf.offset_or_zero
+        for b, u in zip(pf.blocks, ml.ranef, strict=True):
+            eta = eta + np.sum(b.Z * np.asarray(u)[b.codes], axis=1)
+        extra = ml.sigma if model.family == "gaussian" else _dispersion(fit)
+    return model.family_info.moments(model.link, eta, trials, extra)
+
+
+def fitted_values(fit) -> pd.Series:
+    """The fitted mean of every row, conditional on the estimated group effects (lme4's
+    ``fitted()``: for a binomial response the probability, not the count); a Bayesian fit's
+    is the posterior mean of it.
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> fit = hierarch.model("Reaction ~ Days + (Days | Subject)",
+    ...                      hierarch.load_dataset("sleepstudy")).fit(method="reml")
+    >>> round(float(hierarch.report.mixed.fitted_values(fit).iloc[0]), 2)
+    253.66
+    """
+    mean, _ = _conditional_moments(fit)
+    if fit.model.family == "binomial":
+        mean = mean / fit.model.trials
+    if mean.ndim == 2:
+        mean = mean.mean(axis=0)
+    return pd.Series(mean, index=fit.model.data.index, name="fitted")
+
+
+def residuals(fit, type: str = "pearson") -> pd.Series:  # noqa: A002 -- lme4's argument
+    """Residuals of every row, conditional on the estimated group effects.
+
+    ``type="response"``: the response minus :func:`fitted_values` (binomial: the observed
+    proportion minus the fitted probability, as lme4). ``type="pearson"``: divided by the
+    response's conditional SD, the family's variance at the fitted mean with the estimated
+    residual SD or dispersion in it, which is lme4's ``residuals(fit, "pearson", scaled =
+    TRUE)``, the quantity its ``summary()`` prints as "Scaled residuals". A Bayesian fit's
+    residuals are the posterior means of the same quantities.
+    """
+    if type not in ("response", "pearson"):
+        raise ValueError(f"type must be 'response' or 'pearson', got {type!r}")
+    model = fit.model
+    y = model.parsed.y
+    mean, var = _conditional_moments(fit)
+    if type == "response":
+        r = y - mean
+        if model.family == "binomial":
+            r = r / model.trials
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (y - mean) / np.sqrt(var)
+    if r.ndim == 2:
+        r = r.mean(axis=0)
+    return pd.Series(r, index=model.data.index, name=f"{type}_residual")
+
+
+def residual_quantiles(fit) -> pd.Series:
+    """Min, quartiles and max of the Pearson residuals (lme4's "Scaled residuals")."""
+    r = residuals(fit, "pearson").to_numpy()
+    q = np.quantile(r[np.isfinite(r)], [0, 0.25, 0.5, 0.75, 1])
+    return pd.Series(q, index=["Min", "1Q", "Median", "3Q", "Max"], name="scaled_residual")
+
+
+def fixed_effect_correlation(fit) -> pd.DataFrame:
+    """The correlation matrix of the fixed-effect estimates (lme4's "Correlation of Fixed
+    Effects"; a Bayesian fit's is the posterior correlation)."""
+    names = list(fit.model.parsed.x_names)
+    if _is_bayes(fit):
+        C = np.corrcoef(_draws(fit).beta, rowvar=False).reshape(len(names), len(names))
+    else:
+        V = np.asarray(fit.ml.vcov, float)
+        sd = np.sqrt(np.diag(V))
+        C = V / np.outer(sd, sd)
+    return pd.DataFrame(C, index=pd.Index(names, name="coef"), columns=names)
+
+
 def ppc(fit, n_draws: int = 200, random_seed: int | None = None) -> pd.DataFrame:
     """Posterior predictive replicates of the response (conditional on the fitted groups).
 
