@@ -210,6 +210,8 @@ class MultilevelBinomial(_MultilevelBinomialView, GLMMMLFit):
     @property
     def approximation(self) -> str:
         n = self.glmm.n_agq
+        if n == 0:
+            return "Laplace, fixed effects estimated in PIRLS (nAGQ = 0)"
         return "Laplace" if n == 1 else f"adaptive Gauss-Hermite quadrature, {n} points"
 
     def _check_values(self) -> dict[str, float]:

@@ -1016,7 +1016,7 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
 
     @property
     def method(self) -> str:
-        return "laplace" if self.glmm.n_agq == 1 else "agq"
+        return "laplace" if self.glmm.n_agq <= 1 else "agq"
 
     def _check_values(self) -> dict[str, float]:
         return {"loglik": float(self.glmm.loglik)}
@@ -1138,7 +1138,10 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
 
     def __str__(self) -> str:
         g = self.glmm
-        how = "Laplace" if g.n_agq == 1 else f"adaptive Gauss-Hermite quadrature ({g.n_agq})"
+        how = {
+            0: "Laplace, fixed effects estimated in PIRLS: nAGQ = 0",
+            1: "Laplace",
+        }.get(g.n_agq, f"adaptive Gauss-Hermite quadrature ({g.n_agq})")
         pf = self.model.parsed
         lines = [
             f"Generalized linear mixed model fit by maximum likelihood ({how})",

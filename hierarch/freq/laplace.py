@@ -523,7 +523,9 @@ def fit_glmm(
         Known offset on the link scale (e.g. log exposure).
     n_agq : int
         1 for Laplace; more for adaptive Gauss-Hermite quadrature with that many nodes (one
-        scalar random effect only).
+        scalar random effect only); 0 for glmer's ``nAGQ = 0``: only the first stage, the
+        fixed effects estimated inside PIRLS and their covariance with the variance
+        parameters held known (as lme4, which has no Hessian there).
     theta_start : array_like, optional
         Start of ``theta`` (default as lme4: 1 on the diagonals, 0 elsewhere).
     block_names : list, optional
@@ -550,8 +552,8 @@ def fit_glmm(
 
     link = get_family(family).check_link(link)
     fam = LAPLACE_FAMILIES[family](link)
-    if int(n_agq) != n_agq or n_agq < 1:
-        raise ValueError(f"n_agq must be a positive integer, got {n_agq!r}")
+    if int(n_agq) != n_agq or n_agq < 0:
+        raise ValueError(f"n_agq must be a non-negative integer, got {n_agq!r}")
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
     N = len(y)
@@ -660,8 +662,12 @@ def fit_glmm(
                 break
         return best
 
-    best = _minimize_off_boundary(stage2, dev2w, x2, diagonal)
-    xhat = to_natural(best.x)
+    if n_agq == 0:  # glmer's nAGQ = 0: the first stage's estimates are the fit
+        best = r1
+        xhat = np.concatenate([r1.x[:nt], beta1, r1.x[nt:]])
+    else:
+        best = _minimize_off_boundary(stage2, dev2w, x2, diagonal)
+        xhat = to_natural(best.x)
     theta, beta, phi = prob.split(xhat)
     converged = bool(best.success)
     notes: list[str] = []
@@ -705,14 +711,14 @@ def fit_glmm(
             singular_message(block_names or named, cov)
             or "boundary (singular) fit (as lme4's isSingular): " + TRY_BAYES
         )
-    elif theta_start is None:  # (refits from a start skip the optimum check)
+    elif theta_start is None and n_agq > 0:  # (refits from a start skip the optimum check)
         names = [f"theta[{i}]" for i in range(nt)] + [f"beta[{j}]" for j in range(p)]
         names += ["dispersion"] * (len(xhat) - nt - p)
         lower = list(prob.lower) + [None] * (len(xhat) - nt)
         notes += check_optimum(dev2, xhat, names, [0.0 if lo == 0 else None for lo in lower])
     hessian_ok = False
     vcov = vcov_cond
-    if not singular:
+    if not singular and n_agq > 0:
         if fam.observed:  # gamma / beta (glmmTMB): the dispersion is in the Hessian too
             H = _num_hessian(dev2, xhat)
         else:  # glmer / glmer.nb: the NB dispersion is held at its estimate

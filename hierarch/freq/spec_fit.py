@@ -22,7 +22,8 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> 
     response); with known standard errors (``y | se(s) ~ 1 + (1 | g)``),
     :func:`hierarch.freq.normal_means.fit_known_se`.  ``"laplace"`` / ``"agq"``: the other
     families; ``"agq"`` (``n_agq`` points, 25 when fewer than 2 are asked for) needs a single
-    scalar random effect.  ``theta_start``: a start near the optimum (bootstrap refits).
+    scalar random effect; ``"laplace"`` with ``n_agq=0`` is glmer's ``nAGQ = 0`` (the fixed
+    effects estimated inside PIRLS: fastest, least precise).  ``theta_start``: a start near the optimum (bootstrap refits).
     """
     pf = spec.parsed
     if method in ("reml", "ml"):
@@ -45,7 +46,7 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> 
     if method == "agq" and n_agq < 2:
         n_agq = 25
     if method == "laplace":
-        n_agq = 1
+        n_agq = 0 if n_agq == 0 else 1
     if n_agq > 1 and (len(pf.blocks) != 1 or pf.blocks[0].k != 1):
         raise ValueError(
             "adaptive quadrature (method='agq') needs a single scalar random effect; this "

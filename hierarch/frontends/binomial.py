@@ -112,7 +112,8 @@ def binomial_model(
         ``"ml"``: maximum likelihood (the frequentist twin: Wald, Wilson, or the Laplace /
         adaptive-quadrature GLMM).  ``"bayes"``: a PyMC model sampled with NUTS.
     n_agq : int
-        Multilevel ML only: 1 for Laplace, more for adaptive Gauss-Hermite quadrature.
+        Multilevel ML only: 1 for Laplace, more for adaptive Gauss-Hermite quadrature, 0 for
+        glmer's ``nAGQ = 0`` (the fixed effect estimated inside PIRLS).
     priors : dict, optional
         Bayesian only: priors overriding :data:`DEFAULT_PRIORS` by parameter name, e.g.
         ``{"tau": hierarch.Prior("Exponential", lam=1)}``.
@@ -164,7 +165,7 @@ def binomial_model(
             fit = UnpooledBinomial(groups, wilson_table(groups, conf_level), conf_level, group)
         else:
             spec = _multilevel(successes, trials, group, data)
-            how = "laplace" if n_agq == 1 else "agq"
+            how = "laplace" if n_agq <= 1 else "agq"
             fit = MultilevelBinomial(spec, fit_spec(spec, how, n_agq), conf_level)
         return record_call(
             fit,

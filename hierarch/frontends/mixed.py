@@ -71,8 +71,10 @@ class Model(ModelSpec):
         ----------
         method : {"bayes", "reml", "ml", "laplace", "agq"}
             NUTS on :meth:`build`'s graph, or the frequentist twin: REML/ML for Gaussian
-            models, Laplace or adaptive Gauss-Hermite quadrature (``n_agq`` points) for
-            binomial, Bernoulli and Poisson models with one scalar random effect (so far).
+            models, Laplace or adaptive Gauss-Hermite quadrature (``n_agq`` points; one
+            scalar random effect) for the other families; ``method="laplace", n_agq=0`` is
+            glmer's ``nAGQ = 0`` (fixed effects estimated inside PIRLS: fastest, least
+            precise).
         draws, tune, chains, target_accept, sampler, random_seed, progressbar
             NUTS settings (Bayesian only).
         conf_level : float
@@ -82,7 +84,7 @@ class Model(ModelSpec):
             likelihood (group effects integrated out, :meth:`build_marginal`), then draw the
             group effects from their exact conditional posterior: the same posterior and the
             same variables as the plain model, at a fraction of the cost.  ``"auto"`` does so
-            whenever it is exact (Gaussian response, one grouping factor).
+            whenever it is exact (Gaussian response with the identity link, no known SEs).
         """
         conf_level = v.conf_level(conf_level)
         if method in ML_METHODS:

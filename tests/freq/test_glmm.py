@@ -122,3 +122,38 @@ def test_poisson_family_recovers_simulated_parameters(rng):
     fit = fit_scalar_glmm(y, np.ones((J * n, 1)), g, family="poisson")
     assert abs(fit.beta[0] - 1.0) < 3 * fit.se[0]
     assert abs(fit.tau - 0.5) < 0.1
+
+
+NAGQ0 = json.loads((Path(__file__).parents[1] / "reference" / "lme4_summary.json").read_text())[
+    "nagq0"
+]
+
+
+@pytest.mark.parametrize("key", list(NAGQ0))
+def test_nagq0_matches_glmer(key):
+    """glmer's nAGQ = 0 (the fixed effects inside PIRLS, no second stage) against lme4
+    (tests/reference/make_lme4_summary_reference.R).  The first-stage objective is flat in
+    theta: glmer's bobyqa stops up to 5e-4 (relative) away from hierarch's optimum, whose
+    objective is at least as high (asserted), so theta is compared to 1e-3, the fixed
+    effects and standard errors to 5e-4; the log-likelihood to 5e-6 relative (lme4 reports
+    it with PIRLS at tolPwrss = 1e-7, which moves it by 5e-5 on cbpp, 4e-3 on grouseticks)."""
+    ref = NAGQ0[key]
+    df = hierarch.load_dataset(key)
+    if key == "grouseticks":
+        df = df.assign(YEAR=df["YEAR"].astype(str))
+        m = hierarch.model(ref["formula"], df, family="poisson")
+    else:
+        m = hierarch.model(
+            "incidence | trials(size) ~ C(period) + (1 | herd)", df, family="binomial"
+        )
+    fit = m.fit(method="laplace", n_agq=0)
+    g = fit.glmm
+    assert g.n_agq == 0 and fit.method == "laplace" and "nAGQ = 0" in str(fit)
+    np.testing.assert_allclose(g.beta, ref["fixef"], rtol=5e-4, atol=1e-6)
+    np.testing.assert_allclose(g.theta, ref["theta"], rtol=1e-3)
+    np.testing.assert_allclose(g.se, ref["se"], rtol=5e-4)
+    assert g.loglik == pytest.approx(ref["logLik"], rel=5e-6)
+    at_lme4 = g.problem.loglik(np.array(ref["theta"]), g.beta, None, free_beta=True)
+    assert g.loglik >= at_lme4 - 1e-7
+    # the second stage improves on the first (nAGQ = 1 is at least as good a Laplace fit)
+    assert m.fit(method="laplace").loglik >= g.loglik - 1e-6

@@ -18,6 +18,10 @@
 ##   fitted            fitted(fit) (conditional: X beta + Z b)
 ##   corr_fixef        cov2cor(vcov(fit)), row by row ("Correlation of Fixed Effects")
 ##   isSingular        isSingular(fit) at lme4's default tol = 1e-4
+##
+## And glmer's nAGQ = 0 (seed document 003: the fastest, least precise method) under
+## "nagq0": fixef, theta, logLik and the standard errors of vcov(fit) for cbpp and for
+## grouseticks (Poisson, brood and location effects).
 
 suppressPackageStartupMessages({
   library(lme4)
@@ -91,6 +95,7 @@ out <- list(
     "Made by tests/reference/make_lme4_summary_reference.R; fields described at its top.",
     "LMMs: lmer(formula, data, REML = TRUE), lme4's default optimizer.",
     "cbpp: glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), binomial), Laplace.",
+    "nagq0: glmer(..., nAGQ = 0); its logLik carries lme4's default PIRLS tolerance (tolPwrss = 1e-7).",
     "Pearson residuals of a binomial GLMM: (y/n - mu) sqrt(n) / sqrt(mu (1 - mu)); scaled = TRUE divides by sigma(fit) = 1."
   )),
   cases = list()
@@ -103,6 +108,27 @@ for (nm in names(lmm_cases)) {
 gform <- "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 gfit <- glmer(as.formula(gform), data = cbpp, family = binomial)
 out$cases$cbpp <- extras(gfit, gform, "cbpp", family = "binomial")
+
+grouse <- read_data(file.path(data_dir, "grouseticks.csv"))
+grouse$BROOD <- as_group(grouse$BROOD)
+grouse$LOCATION <- as_group(grouse$LOCATION)
+grouse$YEAR <- as_group(grouse$YEAR)
+nagq0 <- list(
+  cbpp = list(gform, "cbpp", "binomial"),
+  grouseticks = list("TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)", "grouse", "poisson")
+)
+out$nagq0 <- list()
+for (nm in names(nagq0)) {
+  f <- nagq0[[nm]]
+  fit <- glmer(as.formula(f[[1]]), data = get(f[[2]]), family = f[[3]], nAGQ = 0)
+  out$nagq0[[nm]] <- list(
+    formula = f[[1]], family = f[[3]],
+    fixef = as.numeric(fixef(fit)), fixef_names = I(names(fixef(fit))),
+    theta = I(as.numeric(getME(fit, "theta"))),
+    logLik = as.numeric(logLik(fit)),
+    se = as.numeric(sqrt(diag(as.matrix(vcov(fit)))))
+  )
+}
 
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), out_file)
 for (nm in names(out$cases)) {
