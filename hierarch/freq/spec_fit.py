@@ -23,7 +23,8 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> 
     :func:`hierarch.freq.normal_means.fit_known_se`.  ``"laplace"`` / ``"agq"``: the other
     families; ``"agq"`` (``n_agq`` points, 25 when fewer than 2 are asked for) needs a single
     scalar random effect; ``"laplace"`` with ``n_agq=0`` is glmer's ``nAGQ = 0`` (the fixed
-    effects estimated inside PIRLS: fastest, least precise).  ``theta_start``: a start near the optimum (bootstrap refits).
+    effects estimated inside PIRLS: fastest, least precise).  ``theta_start``: a start near
+    the optimum (bootstrap refits).
     """
     pf = spec.parsed
     if method in ("reml", "ml"):
