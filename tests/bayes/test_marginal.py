@@ -130,6 +130,7 @@ def test_multi_factor_marginal_density_equals_the_dense_gaussian():
         + pmm.potentials,
         inputs=pmm.value_vars,
         on_unused_input="ignore",
+        mode="FAST_COMPILE",  # the graph's own arithmetic, without C compilation
     )
     point = pmm.initial_point()
     point = {k: v + 0.1 for k, v in point.items()}  # away from the symmetric start
@@ -174,7 +175,10 @@ def test_single_factor_marginal_density_equals_the_dense_gaussian(formula, as_da
     b = m.parsed.blocks[0]
     names = ["beta", "sigma", "sd_g"] + (["corr_g"] if b.k > 1 else [])
     out = pmm.compile_fn(
-        [pmm[v] for v in names] + pmm.potentials, inputs=pmm.value_vars, on_unused_input="ignore"
+        [pmm[v] for v in names] + pmm.potentials,
+        inputs=pmm.value_vars,
+        on_unused_input="ignore",
+        mode="FAST_COMPILE",  # the graph's own arithmetic, without C compilation
     )
     point = {
         k: v + 0.1 * (1 + np.arange(np.size(v))).reshape(np.shape(v))
