@@ -502,7 +502,7 @@ class MixedMLFit(MLFitSave, _MLInference, _MixedReports):
         >>> import hierarch
         >>> fit = hierarch.model("weight ~ week + (week | id)",
         ...                      hierarch.load_dataset("pigs")).fit(method="reml")
-        >>> fit.fixed_effects()[["estimate", "df"]].round(2)
+        >>> fit.fixed_effects()[["estimate", "df"]].round(2)  # doctest: +NORMALIZE_WHITESPACE
                    estimate    df
         coef
         Intercept     19.36  47.0

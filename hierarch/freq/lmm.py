@@ -360,7 +360,7 @@ def fit_lmm_statistics(st, reml: bool = True) -> LMMFit:
     >>> st = gaussian_statistics(hierarch.load_dataset("pigs"), "weight", ["Intercept", "week"],
     ...                          "id", ["Intercept", "week"])
     >>> fit = fit_lmm_statistics(st)
-    >>> [round(b, 5) for b in fit.beta], round(fit.sigma, 4)
+    >>> [round(float(b), 5) for b in fit.beta], round(float(fit.sigma), 4)
     ([19.35561, 6.2099], 1.2637)
     """
     return fit_lmm(None, reml=reml, _problem=_LMM.from_statistics(st, reml))
@@ -455,7 +455,7 @@ def fit_lmm(
     >>> from hierarch.core.formula import parse_formula
     >>> pf = parse_formula("weight ~ week + (week | id)", hierarch.load_dataset("pigs"))
     >>> fit = fit_lmm(pf)
-    >>> [round(b, 5) for b in fit.beta], round(fit.sigma, 4)
+    >>> [round(float(b), 5) for b in fit.beta], round(float(fit.sigma), 4)
     ([19.35561, 6.2099], 1.2637)
     """
     if _problem is not None:

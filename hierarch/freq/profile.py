@@ -232,7 +232,7 @@ def profile_lmm(fit, level: float = 0.95, which: str = "all") -> ProfileResult:
     >>> from hierarch.freq.lmm import fit_lmm
     >>> pf = parse_formula("weight ~ week + (1 | id)", hierarch.load_dataset("pigs"))
     >>> prof = profile_lmm(fit_lmm(pf))
-    >>> [round(x, 3) for x in (prof.lower[0], prof.upper[0])]
+    >>> [round(float(x), 3) for x in (prof.lower[0], prof.upper[0])]
     [3.167, 4.797]
     """
     if fit.problem is None:

@@ -54,7 +54,7 @@ def from_engine(formula: str, source, family: str = "gaussian", method: str = "r
     --------
     >>> import hierarch
     >>> fit = hierarch.from_engine("weight ~ week + (week | id)", hierarch.load_dataset("pigs"))
-    >>> [round(b, 4) for b in fit.beta]
+    >>> [round(float(b), 4) for b in fit.beta]
     [19.3556, 6.2099]
     """
     from hierarch.frontends.mixed import model

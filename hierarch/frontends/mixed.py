@@ -205,7 +205,7 @@ def model(
     >>> import hierarch
     >>> m = hierarch.model("Reaction ~ Days + (Days | Subject)",
     ...                    hierarch.load_dataset("sleepstudy"))
-    >>> [round(x, 2) for x in m.fit(method="reml").lmm.beta]
+    >>> [round(float(x), 2) for x in m.fit(method="reml").lmm.beta]
     [251.41, 10.47]
     """
     return Model(
