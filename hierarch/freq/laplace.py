@@ -194,9 +194,10 @@ class _Problem:
         M.data = data[self._perm]
         return M
 
-    #: above this many (row, column, column) triples a PIRLS step forms ``A'WA`` with SciPy's
-    #: sparse products instead of one ``bincount`` (memory: 3 integer arrays of that length)
-    _MAX_PAIRS = 20_000_000
+    #: above this many pairs of nonzeros (summed over rows) a PIRLS step forms ``A'WA`` with
+    #: SciPy's sparse products instead of one ``bincount``: the pairs take four integer
+    #: arrays (128 MB at this size), and at such sizes SciPy's overhead no longer matters
+    _MAX_PAIRS = 4_000_000
 
     def _design(self, ZL, free: bool):
         """``A = Z Lambda`` or, for the free-beta stage, ``[Z Lambda, X]`` with a layout fixed
