@@ -111,15 +111,20 @@ def test_laplace_log_determinant_matches_dense(monkeypatch):
     assert abs(ll - dense) <= 1e-10 * abs(dense)
 
 
+@pytest.mark.parametrize("max_pairs", [None, 0], ids=["bincount", "scipy-products"])
 @pytest.mark.parametrize("dense_max", [300, 0], ids=["lapack", "cholmod"])
 @pytest.mark.parametrize("free", [False, True], ids=["u", "u-and-beta"])
-def test_pirls_system_formed_by_bincount_equals_the_sparse_product(monkeypatch, dense_max, free):
+def test_pirls_system_formed_by_bincount_equals_the_sparse_product(
+    monkeypatch, dense_max, free, max_pairs
+):
     """A PIRLS step forms ``A'WA + P`` from the pairs of nonzeros per row (one bincount);
     its log-determinant and a solve equal those of SciPy's product (1e-10 relative: two
     summation orders).  Crossed grouse-tick effects with an observation-level effect."""
     from hierarch.freq import laplace
 
     monkeypatch.setattr(laplace, "_DENSE_MAX", dense_max)
+    if max_pairs is not None:  # designs too large for the pairs: SciPy's products
+        monkeypatch.setattr(laplace._Problem, "_MAX_PAIRS", max_pairs)
     df = hierarch.load_dataset("grouseticks")
     m = hierarch.model(
         "TICKS ~ cHEIGHT + (1 | BROOD) + (1 | LOCATION) + (1 | INDEX)", df, family="poisson"
@@ -143,6 +148,7 @@ def test_pirls_system_formed_by_bincount_equals_the_sparse_product(monkeypatch, 
     pen = np.concatenate([np.ones(prob.q), np.zeros(A.shape[1] - prob.q)])
     H = (A.T @ sparse.diags(W) @ A).toarray() + np.diag(pen)
     f = prob._factor(A, W, free)
+    assert (prob._pairs(A, free) is None) == (max_pairs == 0)
     assert type(f).__name__ == ("DenseFactor" if dense_max else "CholmodFactor")
     want = np.linalg.slogdet(H)[1]
     assert abs(f.logdet() - want) <= 1e-10 * abs(want)
