@@ -191,7 +191,8 @@ def _run_mixed(data, model_cfg, sampler, cfg, out, progressbar) -> dict[str, Any
     m = hierarch.model(
         model_cfg.pop("formula"), data, priors=model_cfg.pop("priors", None), **model_cfg
     )
-    freq_method = method or ("reml" if m.family == "gaussian" else "laplace")
+    glmm_method = "agq" if n_agq not in (0, 1) else "laplace"
+    freq_method = method or ("reml" if m.family == "gaussian" else glmm_method)
     ml = m.fit(method=freq_method, conf_level=conf_level, n_agq=n_agq)
     print(f"-- Frequentist ({freq_method.upper()}) --\n")
     print(ml, "\n")

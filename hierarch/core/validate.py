@@ -141,6 +141,28 @@ def conf_level(value: float) -> float:
     return v
 
 
+def quadrature(method: str, n_agq) -> int:
+    """The number of quadrature points a GLMM fit by ``method`` uses: ``"laplace"`` takes 1
+    (Laplace) or 0 (glmer's ``nAGQ = 0``); ``"agq"`` takes 2 or more (25 when fewer are
+    given, as the default ``n_agq=1`` is)."""
+    try:
+        n = int(n_agq)
+        ok = n == n_agq and not isinstance(n_agq, bool)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or n < 0:
+        raise ValueError(f"n_agq must be a non-negative whole number, got {n_agq!r}")
+    if method == "laplace":
+        if n not in (0, 1):
+            raise ValueError(
+                f"n_agq={n_agq!r} with method='laplace': use n_agq=1 (the Laplace "
+                "approximation) or n_agq=0 (glmer's nAGQ = 0: fixed effects inside PIRLS); "
+                "quadrature with more points is method='agq'"
+            )
+        return n
+    return 25 if n < 2 else n
+
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from hierarch.core import validate
 from hierarch.core.spec import ModelSpec
 from hierarch.freq.laplace import LAPLACE_FAMILIES, GLMMFit, fit_glmm
 from hierarch.freq.lmm import LMMFit, fit_lmm
@@ -44,10 +45,7 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> 
         raise ValueError(
             f"method {method!r} is for GLMMs; the known-SE hierarchy is fitted by 'reml' or 'ml'"
         )
-    if method == "agq" and n_agq < 2:
-        n_agq = 25
-    if method == "laplace":
-        n_agq = 0 if n_agq == 0 else 1
+    n_agq = validate.quadrature(method, n_agq)
     if n_agq > 1 and (len(pf.blocks) != 1 or pf.blocks[0].k != 1):
         raise ValueError(
             "adaptive quadrature (method='agq') needs a single scalar random effect; this "
