@@ -84,7 +84,8 @@ def fit_scalar_glmm(
     family : {"binomial", "poisson"}
         Response family with its canonical link.
     n_agq : int
-        1 for the Laplace approximation, more for adaptive Gauss-Hermite quadrature.
+        1 for the Laplace approximation, more for adaptive Gauss-Hermite quadrature, 0 for
+        glmer's ``nAGQ = 0`` (the fixed effects estimated inside PIRLS).
     tau_start : float
         Starting value of the random-effect SD (lme4 starts at 1).
 

@@ -660,21 +660,30 @@ def _mean(link: str, eta: np.ndarray) -> np.ndarray:
     return inverse_link_np(link, eta)
 
 
+#: posterior draws (evenly spaced) behind a Bayesian fit's fitted values and residuals
+_MOMENT_DRAWS = 200
+
+
 def _conditional_moments(fit):
     """Per row: the conditional mean and variance of the response (binomial: of the count)
-    at the estimates (ML) or for every posterior draw (Bayes: shape (draws, rows))."""
+    at the estimates (ML) or for ``_MOMENT_DRAWS`` posterior draws (Bayes: (draws, rows));
+    with known standard errors the variance is theirs."""
     model = fit.model
     pf = model.parsed
     trials = model.trials if model.family == "binomial" else None
+    known = getattr(model, "known_se", None)
     if _is_bayes(fit):
-        eta, idx = _linear_predictor(fit)
-        extra = _extra(fit, idx)
+        eta, idx = _linear_predictor(fit, _MOMENT_DRAWS)
+        extra = _extra(fit, idx) if known is None else known
     else:
         ml = fit.ml
         eta = pf.X @ ml.beta + pf.offset_or_zero
         for b, u in zip(pf.blocks, ml.ranef, strict=True):
             eta = eta + np.sum(b.Z * np.asarray(u)[b.codes], axis=1)
-        extra = ml.sigma if model.family == "gaussian" else _dispersion(fit)
+        if known is not None:
+            extra = known
+        else:
+            extra = ml.sigma if model.family == "gaussian" else _dispersion(fit)
     return model.family_info.moments(model.link, eta, trials, extra)
 
 
@@ -706,8 +715,9 @@ def residuals(fit, type: str = "pearson") -> pd.Series:  # noqa: A002 -- lme4's 
     proportion minus the fitted probability, as lme4). ``type="pearson"``: divided by the
     response's conditional SD, the family's variance at the fitted mean with the estimated
     residual SD or dispersion in it, which is lme4's ``residuals(fit, "pearson", scaled =
-    TRUE)``, the quantity its ``summary()`` prints as "Scaled residuals". A Bayesian fit's
-    residuals are the posterior means of the same quantities.
+    TRUE)``, the quantity its ``summary()`` prints as "Scaled residuals"; with known standard
+    errors, divided by them. A Bayesian fit's residuals are the posterior means of the same
+    quantities (over 200 evenly spaced draws).
     """
     if type not in ("response", "pearson"):
         raise ValueError(f"type must be 'response' or 'pearson', got {type!r}")

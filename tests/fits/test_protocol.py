@@ -188,3 +188,17 @@ def test_latent_icc_of_a_poisson_glmm_uses_the_mean_count():
     assert nb.latent_variance("log", 0.5, 0.3, size=2.0) == pytest.approx(np.log1p(1 / lam + 0.5))
     with pytest.raises(ValueError, match="not defined here for family 'gamma'"):
         hierarch.core.families.get_family("gamma").latent_variance("log", 0.5, 0.3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_fit_has_fitted_values_residuals_and_the_fixed_effect_correlation(pairs, name):
+    """The same calls on every fit, ML and Bayes (lme4's fitted / residuals / the correlation
+    of the fixed effects): one finite value per data row, a unit diagonal."""
+    for fit in pairs[name]:
+        n = len(fit.model.parsed.y)
+        for values in (fit.fitted(), fit.residuals(), fit.residuals("response")):
+            assert values.shape == (n,) and np.all(np.isfinite(values)), (name, fit.method)
+        C = fit.fixed_effect_correlation()
+        np.testing.assert_allclose(np.diag(C), 1.0, rtol=1e-12)
+        if fit.method != "bayes":
+            assert fit.is_singular() == (name == "eight schools")  # eight schools: tau = 0

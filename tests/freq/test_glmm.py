@@ -102,7 +102,7 @@ def test_zero_variance_data_gives_singular_fit_note():
 @pytest.mark.parametrize(
     "bad,match",
     [
-        ({"n_agq": 0}, "n_agq must be a positive integer"),
+        ({"n_agq": -1}, "n_agq must be a non-negative integer"),  # 0 is nAGQ = 0
         ({"family": "gaussian"}, "unknown family 'gaussian'"),
     ],
 )
