@@ -48,6 +48,7 @@ from hierarch.freq.diagnose import FitWarning  # noqa: E402
 from hierarch.frontends import simulate  # noqa: E402
 from hierarch.frontends.binomial import binomial_model  # noqa: E402
 from hierarch.frontends.engines import from_engine  # noqa: E402
+from hierarch.frontends.explore import explore  # noqa: E402
 from hierarch.frontends.mixed import Model, model  # noqa: E402
 from hierarch.frontends.normal_means import normal_means  # noqa: E402
 from hierarch.report.anova import anova  # noqa: E402
@@ -57,6 +58,7 @@ from hierarch.report.compare import compare  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "explore",
     "from_engine",
     "BayesFit",
     "anova",

@@ -177,3 +177,55 @@ def formula_names(formula: str, *names: str) -> str:
                 "digit); rename the column"
             )
     return formula
+
+
+#: the shrinkage explorer's sliders: (low, high, whole numbers only)
+EXPLORER_RANGES = {
+    "J": (2, 100, True),
+    "n_mean": (2, 50, True),
+    "sigma_u": (0.0, 5.0, False),
+    "sigma_e": (0.1, 10.0, False),
+    "balance": (0.0, 1.0, False),
+    "seed": (1, 999, True),
+}
+EXPLORER_VIEWS = ("complete", "none", "partial", "bayes")
+EXPLORER_N_SIMS = (20, 100, 500)
+
+
+def explorer_settings(**settings) -> dict:
+    """Check the shrinkage explorer's starting settings against its sliders' ranges.
+
+    Returns the settings as plain numbers (the page reads them as JSON); raises
+    :class:`ValueError` naming the setting, its value and the allowed range.
+    """
+    out: dict = {}
+    for name, value in settings.items():
+        if name in EXPLORER_RANGES:
+            lo, hi, whole = EXPLORER_RANGES[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise ValueError(f"explorer setting {name} must be a number, got {value!r}")
+            if whole and float(value) != int(value):
+                raise ValueError(f"explorer setting {name} must be a whole number, got {value}")
+            if not lo <= value <= hi:
+                raise ValueError(
+                    f"explorer setting {name} = {value} is outside its slider's range {lo}-{hi}"
+                )
+            out[name] = int(value) if whole else float(value)
+        elif name == "n_sims":
+            if value not in EXPLORER_N_SIMS:
+                raise ValueError(
+                    f"explorer setting n_sims must be one of {EXPLORER_N_SIMS}, got {value!r}"
+                )
+            out[name] = int(value)
+        elif name == "view":
+            if value not in EXPLORER_VIEWS:
+                raise ValueError(
+                    f"explorer setting view must be one of {EXPLORER_VIEWS}, got {value!r}"
+                )
+            out[name] = value
+        elif name == "show_truth":
+            out[name] = bool(value)
+        else:
+            known = [*EXPLORER_RANGES, "n_sims", "view", "show_truth"]
+            raise ValueError(f"unknown explorer setting {name!r}; the settings are {known}")
+    return out

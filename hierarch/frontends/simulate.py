@@ -6,10 +6,13 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from hierarch.bayes.grid import random_intercept_grid
+from hierarch.core.portable_random import PortableRandom
 from hierarch.frontends.mixed import model
 
 __all__ = [
     "binomial_groups",
+    "explorer_data",
     "pooling_estimates",
     "pooling_mse",
     "random_intercepts",
@@ -172,16 +175,88 @@ def random_intercepts(
     return df
 
 
-def pooling_estimates(data: pd.DataFrame, y: str = "y", group: str = "group") -> pd.DataFrame:
-    """Complete, no and partial pooling estimates of every group mean (REML for partial).
+def explorer_data(
+    J: int = 16,
+    n_mean: float = 8,
+    sigma_u: float = 1.5,
+    sigma_e: float = 2.0,
+    balance: float = 0.25,
+    seed: int = 1,
+    mu: float = 0.0,
+) -> pd.DataFrame:
+    """The shrinkage explorer's data: random intercepts from a generator the page shares.
 
-    Partial pooling is the BLUP ``mu_hat + alpha_j (ybar_j - mu_hat)`` with the pooling weight
-    ``alpha_j = tau^2 / (tau^2 + sigma^2 / n_j)`` from the REML fit of ``y ~ 1 + (1 | group)``.
+    The same model as :func:`random_intercepts`, drawn with
+    :class:`~hierarch.core.portable_random.PortableRandom` so that the web page of
+    :func:`hierarch.explore` simulates the same data set from the same seed.  Group sizes:
+    ``n_j = max(1, floor(n_mean (balance + (1 - balance) w_j) + 1/2))`` with ``w_j`` standard
+    exponential draws divided by their mean, so ``balance = 1`` gives equal groups and
+    ``balance = 0`` sizes as unequal as an exponential spread (singletons included).
+
+    Draw order (the page follows it): J exponentials for the sizes, J normals for ``u_j``,
+    then the observations group by group.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by group: ``n``, ``complete``, ``no_pooling``, ``partial``, ``alpha``.
+        Columns ``y``, ``group`` (1..J), ``true_mean``; ``attrs["truth"]``.
+
+    Examples
+    --------
+    >>> from hierarch import simulate
+    >>> df = simulate.explorer_data(J=4, n_mean=3, balance=1.0, seed=7)
+    >>> df.groupby("group").size().tolist()
+    [3, 3, 3, 3]
+    """
+    if int(J) != J or J < 2:
+        raise ValueError(f"J must be a whole number of at least 2 groups, got {J}")
+    if not n_mean >= 1:
+        raise ValueError(f"n_mean must be at least 1 observation per group, got {n_mean}")
+    if not 0.0 <= balance <= 1.0:
+        raise ValueError(f"balance must be between 0 (unequal groups) and 1 (equal), got {balance}")
+    for name, value in (("sigma_u", sigma_u), ("sigma_e", sigma_e)):
+        if not value >= 0:
+            raise ValueError(f"{name} must be a non-negative standard deviation, got {value}")
+    rng = PortableRandom(seed)
+    J = int(J)
+    expo = [rng.exponential() for _ in range(J)]
+    scale = J / sum(expo)
+    sizes = [
+        max(1, int(np.floor(n_mean * (balance + (1 - balance) * e * scale) + 0.5))) for e in expo
+    ]
+    u = [sigma_u * rng.normal() for _ in range(J)]
+    y = [mu + u[j] + sigma_e * rng.normal() for j in range(J) for _ in range(sizes[j])]
+    group = np.repeat(np.arange(1, J + 1), sizes)
+    truth = mu + np.asarray(u)[group - 1]
+    df = pd.DataFrame({"y": np.asarray(y), "group": group, "true_mean": truth})
+    df.attrs["truth"] = {"mu": mu, "sigma_u": sigma_u, "sigma_e": sigma_e}
+    return df
+
+
+def pooling_estimates(
+    data: pd.DataFrame, y: str = "y", group: str = "group", *, bayes: bool = False
+) -> pd.DataFrame:
+    """Complete, no and partial pooling estimates of every group mean (REML for partial).
+
+    Partial pooling is the BLUP ``mu_hat + alpha_j (ybar_j - mu_hat)`` with the pooling weight
+    ``alpha_j = tau^2 / (tau^2 + sigma^2 / n_j)`` from the REML fit of ``y ~ 1 + (1 | group)``.
+    With ``bayes=True`` also the Bayesian estimate: the posterior mean of each group mean under
+    hierarch's default priors, which averages the BLUP over the posterior of ``tau`` and
+    ``sigma`` instead of plugging in their estimates (exact on a grid:
+    :func:`hierarch.bayes.grid.random_intercept_grid`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by group: ``n``, ``complete``, ``no_pooling``, ``partial``, ``alpha`` and, with
+        ``bayes``, ``bayes`` and ``bayes_alpha`` (posterior mean of the pooling weight).
+
+    Examples
+    --------
+    >>> from hierarch import simulate
+    >>> est = simulate.pooling_estimates(simulate.explorer_data(seed=2), bayes=True)
+    >>> list(est.columns)
+    ['n', 'complete', 'no_pooling', 'partial', 'alpha', 'bayes', 'bayes_alpha']
     """
 
     fit = model(f"{y} ~ 1 + ({1} | {group})", data).fit(method="reml")
@@ -192,7 +267,7 @@ def pooling_estimates(data: pd.DataFrame, y: str = "y", group: str = "group") ->
     mu = float(fit.lmm.beta[0])
     alpha = tau2 / (tau2 + sigma2 / n)
     partial = mu + fit.lmm.ranef[0][:, 0]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "n": n,
             "complete": data[y].mean(),
@@ -202,14 +277,23 @@ def pooling_estimates(data: pd.DataFrame, y: str = "y", group: str = "group") ->
         },
         index=ybar.index,
     )
+    if bayes:
+        post = random_intercept_grid(data[y], data[group]).groups
+        out["bayes"] = post["mean"].to_numpy()
+        out["bayes_alpha"] = post["alpha"].to_numpy()
+    return out
 
 
-def pooling_mse(n_sims: int = 50, seed: int = 0, **scenario) -> pd.DataFrame:
+def pooling_mse(
+    n_sims: int = 50, seed: int = 0, *, simulator=None, bayes: bool = False, **scenario
+) -> pd.DataFrame:
     """Mean squared error of complete, no and partial pooling against the true group means.
 
-    Simulates ``n_sims`` data sets with :func:`random_intercepts` (``scenario`` keyword
-    arguments, seeds ``seed .. seed + n_sims - 1``), estimates every group mean three ways
-    (:func:`pooling_estimates`) and averages the squared errors over groups and data sets.
+    Simulates ``n_sims`` data sets with ``simulator`` (default :func:`random_intercepts`;
+    :func:`explorer_data` gives the shrinkage explorer's data sets) with the ``scenario``
+    keyword arguments and seeds ``seed .. seed + n_sims - 1``, estimates every group mean three
+    ways (four with ``bayes``: :func:`pooling_estimates`) and averages the squared errors over
+    groups and data sets.
 
     Returns
     -------
@@ -224,17 +308,14 @@ def pooling_mse(n_sims: int = 50, seed: int = 0, **scenario) -> pd.DataFrame:
     >>> list(table.columns)
     ['mse', 'mse_se']
     """
+    simulator = random_intercepts if simulator is None else simulator
+    methods = ("complete", "no_pooling", "partial") + (("bayes",) if bayes else ())
     per_set = []
     for i in range(n_sims):
-        df = random_intercepts(seed=seed + i, **scenario)
-        est = pooling_estimates(df)
+        df = simulator(seed=seed + i, **scenario)
+        est = pooling_estimates(df, bayes=bayes)
         truth = df.groupby("group")["true_mean"].first()
-        per_set.append(
-            {
-                m: float(np.mean((est[m] - truth) ** 2))
-                for m in ("complete", "no_pooling", "partial")
-            }
-        )
+        per_set.append({m: float(np.mean((est[m] - truth) ** 2)) for m in methods})
     sets = pd.DataFrame(per_set)
     out = pd.DataFrame({"mse": sets.mean(), "mse_se": sets.std(ddof=1) / np.sqrt(n_sims)})
     out.index.name = "method"
