@@ -1,5 +1,8 @@
 """Command line: ``hierarch run models/rats.toml`` runs a ready analysis.
 
+``hierarch explore --out explorer.html`` writes the interactive shrinkage explorer, one web
+page that works offline (``hierarch explore --help`` lists its starting settings).
+
 A model file is a small TOML document::
 
     [data]
@@ -38,6 +41,7 @@ figures (PNG), the tables (CSV) and the Bayesian fit (``fit.nc``, reloadable wit
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import tomllib
 from pathlib import Path
@@ -50,6 +54,8 @@ from hierarch import plots
 from hierarch.bayes.sampling import SamplerSettings
 from hierarch.core.datasets import list_datasets, load_dataset
 from hierarch.core.priors import Prior
+from hierarch.core.validate import EXPLORER_N_SIMS, EXPLORER_RANGES, EXPLORER_VIEWS
+from hierarch.frontends.explore import explore
 from hierarch.report import mixed as report_mixed
 
 __all__ = ["main", "run_model_file"]
@@ -286,7 +292,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sub.add_parser("datasets", help="list the bundled datasets")
+    exp = sub.add_parser(
+        "explore", help="write the interactive shrinkage explorer (one offline web page)"
+    )
+    exp.add_argument("--out", type=Path, default=Path("explorer.html"), help="the .html file")
+    for name, (lo, hi, whole) in EXPLORER_RANGES.items():
+        default = inspect.signature(explore).parameters[name].default
+        exp.add_argument(
+            f"--{name}",
+            type=int if whole else float,
+            default=default,
+            help=f"starting value, {lo}-{hi} (default {default})",
+        )
+    exp.add_argument("--view", choices=EXPLORER_VIEWS, default="partial")
+    exp.add_argument("--n-sims", type=int, choices=EXPLORER_N_SIMS, default=100)
     args = parser.parse_args(argv)
+    if args.command == "explore":
+        settings = {name: getattr(args, name) for name in EXPLORER_RANGES}
+        try:
+            path = explore(**settings, view=args.view, n_sims=args.n_sims).save(args.out)
+        except ValueError as err:
+            raise SystemExit(f"hierarch explore: {err}") from None
+        print(f"Wrote {path}: open it in any browser (it needs no network)")
+        return 0
     if args.command == "datasets":
         with pd.option_context("display.max_colwidth", 60, "display.width", 140):
             print(list_datasets()[["rows", "columns", "description"]].to_string())
