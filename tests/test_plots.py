@@ -87,3 +87,45 @@ def test_plot_shrinkage_takes_a_glmm_table(rats):
     np.testing.assert_allclose(ax.collections[1].get_offsets()[:, 1], table["partial"])
     assert plots.plot_shrinkage(fit.shrinkage()).get_ylabel() == "estimate (link scale)"
     plt.close("all")
+
+
+def test_shrinkage_animation_draws_each_frame(pigs_reml, rats_bayes, tmp_path):
+    # the drawn points are the frames' positions, frame by frame (first: separate fits; last:
+    # mixed-model estimates), and the written GIF has every frame
+    from PIL import Image
+
+    from hierarch.report.frames import shrinkage_frames
+
+    frames = shrinkage_frames(pigs_reml, n_frames=6)
+    anim = plots.shrinkage_animation(frames)
+    for i in range(6):
+        anim.update(i)
+        np.testing.assert_allclose(anim.points.get_offsets(), frames["position"].values[i])
+    np.testing.assert_allclose(anim.points.get_offsets(), frames["partial"].values)
+    anim.update(0)
+    np.testing.assert_allclose(anim.points.get_offsets(), frames["unpooled"].values)
+    plt.close(anim.figure)
+
+    one_d = shrinkage_frames(rats_bayes, n_frames=5, n_draws=8)
+    anim = plots.shrinkage_animation(one_d)
+    anim.update(4)
+    np.testing.assert_allclose(anim.points.get_offsets()[:, 0], one_d["partial"].values[:, 0])
+    plt.close(anim.figure)
+    path = plots.animate_shrinkage(one_d, tmp_path / "rats.gif", dpi=30)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 5
+
+
+def test_animation_file_types(tmp_path, rats_ml):
+    from matplotlib import animation
+
+    from hierarch.report.frames import shrinkage_frames
+
+    frames = shrinkage_frames(rats_ml, n_frames=3)
+    with pytest.raises(ValueError, match=r"written as \.gif or \.mp4"):
+        plots.animate_shrinkage(frames, tmp_path / "a.png")
+    if animation.writers.is_available("ffmpeg"):
+        assert plots.animate_shrinkage(frames, tmp_path / "a.mp4", dpi=30).stat().st_size > 0
+    else:
+        with pytest.raises(ValueError, match="needs ffmpeg"):
+            plots.animate_shrinkage(frames, tmp_path / "a.mp4")

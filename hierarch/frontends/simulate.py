@@ -14,6 +14,7 @@ from hierarch.freq.diagnose import FitWarning
 from hierarch.frontends.mixed import model
 
 __all__ = [
+    "SLOPE_SCENARIOS",
     "binomial_groups",
     "explorer_data",
     "pooling_estimates",
@@ -73,6 +74,18 @@ def binomial_groups(
     df = pd.DataFrame({"group": np.arange(1, n_groups + 1), "m": m, "n": n, "theta": theta})
     df.attrs["truth"] = {"mu": mu, "tau": tau}
     return df
+
+
+#: the settings of the shrinkage demonstration (seed 001), as keyword arguments of
+#: :func:`random_slopes`
+SLOPE_SCENARIOS: dict[str, dict] = {
+    "default": {},
+    "sd_int = sd_slope = 1": {"sd_int": 1.0, "sd_slope": 1.0},
+    "sd_int = 0.25, sd_slope = 1": {"sd_int": 0.25, "sd_slope": 1.0},
+    "obs_per_cluster = 3": {"obs_per_cluster": 3},
+    "obs_per_cluster = 100": {"obs_per_cluster": 100},
+    "unbalanced": {"balanced": 0.5, "sd_int": 0.5, "sd_slope": 0.5, "sigma": 0.25},
+}
 
 
 def random_slopes(

@@ -19,6 +19,7 @@ from hierarch.freq.binomial import wilson_table
 from hierarch.freq.laplace import glm_fit
 
 __all__ = [
+    "coefficient_draws",
     "coefficients",
     "compare",
     "hyperparameter_draws",
@@ -167,6 +168,42 @@ def _inv(model, x):
     return _mean(model.link, x)
 
 
+def coefficient_draws(fit, factor: str | None = None, scale: str = "link") -> np.ndarray:
+    """Posterior draws of every group's coefficients (fixed effect + the group's effect).
+
+    Parameters
+    ----------
+    fit : MixedBayesFit
+        A Bayesian fit (ML fits have no draws of the group effects: see :func:`coefficients`).
+    factor : str, optional
+        Grouping factor (default: the first).
+    scale : {"link", "response"}
+        As :func:`coefficients`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(draws, groups, coefficients)``, the coefficients in the order of the fixed
+        part's columns and the groups in the order of :func:`coefficients`.
+    """
+    if not _is_bayes(fit):
+        raise ValueError("coefficient_draws() needs a Bayesian fit (fit(method='bayes'))")
+    model = fit.model
+    response = _check_scale(model, scale, "coefficient_draws()")
+    factor, idx = _factor_blocks(model, factor)
+    n_levels = model.parsed.blocks[idx[0]].n_levels
+    d = _draws(fit)
+    out = np.empty((d.beta.shape[0], n_levels, len(model.parsed.x_names)))
+    for c, name in enumerate(model.parsed.x_names):
+        val = np.repeat(d.beta[:, c][:, None], n_levels, axis=1)
+        for i in idx:
+            blk = model.parsed.blocks[i]
+            if name in blk.columns:
+                val = val + d.ranef[i][:, :, blk.columns.index(name)]
+        out[:, :, c] = _inv(model, val) if response else val
+    return out
+
+
 def coefficients(fit, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
     """Per-group coefficients (fixed effect + the group's random effect) with intervals.
 
@@ -195,15 +232,9 @@ def coefficients(fit, factor: str | None = None, scale: str = "link") -> pd.Data
     level = fit.conf_level
     rows = []
     if _is_bayes(fit):
-        d = _draws(fit)
+        draws = coefficient_draws(fit, factor, scale)
         for c, name in enumerate(x_names):
-            val = np.repeat(d.beta[:, c][:, None], len(levels), axis=1)
-            for i in idx:
-                blk = model.parsed.blocks[i]
-                if name in blk.columns:
-                    val = val + d.ranef[i][:, :, blk.columns.index(name)]
-            if response:
-                val = _inv(model, val)
+            val = draws[:, :, c]
             lo, hi = _interval(val, level)
             rows.append(
                 pd.DataFrame(
