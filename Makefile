@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench clean notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# regenerate every notebook from its make_*.py and store it executed at its default settings
+notebooks: $(STAMP)
+	cd notebooks && for f in make_*.py; do ../$(BIN)/python $$f --execute || exit 1; done
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow

@@ -1,4 +1,4 @@
-"""Write ``01_rats_binomial.ipynb`` (outputs cleared) from the cells below.
+"""Write ``01_rats_binomial.ipynb`` from the cells below.
 
 The notebook retells the immr guide "Random Effects Models" (Mark Andrews), which uses
 ``immr::binomial_model()`` on the rats tumour data, in Python with hierarch, and then fits the
@@ -8,7 +8,8 @@ Edit the cells here, not in the notebook, and regenerate::
 
     .venv/bin/python notebooks/make_01_rats_binomial.py
 
-The notebook is stored without outputs.  Quick runs (tests, CI) shrink the Bayesian fit
+The notebook is stored executed at its default settings (`make notebooks`, or this script
+with `--execute`).  Quick runs (tests, CI) shrink the Bayesian fit
 through environment variables, e.g. ``HIERARCH_NB_DRAWS=200 HIERARCH_NB_CHAINS=2
 MPLBACKEND=Agg`` when executing it with nbclient.
 """
@@ -496,7 +497,8 @@ CELLS = [
         axes[1].set_title("Bayesian (posterior means)")
 
         # the shrinkage fractions of the 71 batches, summarised
-        pd.DataFrame({"ML": shrink["fraction_moved"], "Bayes": bshrink["fraction_moved"]}).describe()
+        fractions = {"ML": shrink["fraction_moved"], "Bayes": bshrink["fraction_moved"]}
+        pd.DataFrame(fractions).describe()
         """
     ),
     md(
@@ -585,6 +587,41 @@ CELLS = [
     ),
     md(
         r"""
+        ### Monte Carlo error
+
+        Several batches have identical data (the same number of tumours out of the same
+        number of rats), so their posterior distributions are identical too. Their posterior
+        *means* still differ slightly: each is computed from a finite sample of draws, and
+        carries **Monte Carlo error**. Its size is the Monte Carlo standard error (MCSE),
+        which shrinks like one over the square root of the effective number of draws.
+        Differences of that size are noise of the computation, not information in the data;
+        report posterior means to no more digits than their MCSE supports.
+        """
+    ),
+    code(
+        """
+        import arviz as az
+
+        theta = bayes.draws("theta").reshape(CHAINS, -1, len(bshrink))  # (chain, draw, batch)
+        mcse = az.mcse(az.convert_to_dataset({"theta": theta}))["theta"].to_numpy()
+        alike = bshrink.assign(mcse=mcse)[bshrink.duplicated(["successes", "n"], keep=False)]
+        spread = alike.groupby(["successes", "n"]).agg(
+            batches=("group", "size"),
+            lowest=("partial", "min"),
+            highest=("partial", "max"),
+            mcse=("mcse", "mean"),
+        )
+        spread["difference"] = spread["highest"] - spread["lowest"]
+        worst = spread.sort_values("batches", ascending=False).iloc[0]
+        print(
+            f"{int(worst['batches'])} batches with the same data: posterior means differ by "
+            f"{worst['difference']:.4f}, with an MCSE of {worst['mcse']:.4f} each"
+        )
+        spread
+        """
+    ),
+    md(
+        r"""
         # Maximum likelihood versus Bayes
 
         `hierarch.compare(ml, bayes)` sets the two multilevel fits side by side: `summary` for
@@ -648,6 +685,20 @@ CELLS = [
 
         When the number of groups is small, $\tau$ is poorly determined and these differences
         grow: that is where the Bayesian version earns its keep.
+        """
+    ),
+    md(
+        r"""
+        ## Exercises
+
+        1. Batch 71 had 4 tumours in 14 rats. Read its unpooled estimate, its pooling weight
+           $\alpha$ and its partial-pooling estimate from the shrinkage table, and explain
+           why it moved as far as it did.
+        2. Refit the multilevel model without the 10 largest batches. How do $\tau$ and the
+           prediction interval for a new batch change?
+        3. Fit the Bayesian model with a tighter prior on $\tau$
+           (`priors={"tau": hierarch.Prior("HalfNormal", sigma=0.2)}`). Which results move,
+           and which hardly at all? Why?
         """
     ),
 ]

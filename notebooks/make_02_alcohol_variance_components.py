@@ -1,4 +1,4 @@
-"""Write ``02_alcohol_variance_components.ipynb`` (outputs cleared) from the cells below.
+"""Write ``02_alcohol_variance_components.ipynb`` from the cells below.
 
 The notebook retells the normal random effects part of Rafael de Andrade Moral's slides
 "Introduction to Mixed Models" (per-capita alcohol consumption of 189 countries, the model
@@ -10,7 +10,8 @@ Edit the cells here, not in the notebook, and regenerate::
 
     .venv/bin/python notebooks/make_02_alcohol_variance_components.py
 
-The notebook is stored without outputs.  Quick runs (tests, CI) shrink the Bayesian fit
+The notebook is stored executed at its default settings (`make notebooks`, or this script
+with `--execute`).  Quick runs (tests, CI) shrink the Bayesian fit
 through environment variables, e.g. ``HIERARCH_NB_DRAWS=300 HIERARCH_NB_CHAINS=2
 MPLBACKEND=Agg`` when executing it with nbclient.
 """
@@ -615,6 +616,18 @@ CELLS = [
           does not give directly: intervals for $\sigma_b$, $\sigma$, the ICC and the pooling
           weights, and a new-country prediction that allows for the uncertainty in $\sigma_b$.
           Always check the convergence diagnostics first.
+        """
+    ),
+    md(
+        r"""
+        ## Exercises
+
+        1. Compute the ICC from the variance components by hand and check it against
+           `fit.icc()`.
+        2. Which countries are shrunk most? Relate their shrinkage to their number of
+           readings.
+        3. Drop the countries with only one reading and refit. Does the between-country SD
+           change? Should it?
         """
     ),
 ]

@@ -1,4 +1,4 @@
-"""Write ``03_pigs_random_slopes.ipynb`` (outputs cleared) from the cells below.
+"""Write ``03_pigs_random_slopes.ipynb`` from the cells below.
 
 The notebook retells the pig-growth part of the lecture "Random Effects, Mixed Effects, &
 Hierarchical/Multilevel Models" (48 pigs weighed over 9 weeks, fitted there with
@@ -10,7 +10,8 @@ Edit the cells here, not in the notebook, and regenerate::
 
     .venv/bin/python notebooks/make_03_pigs_random_slopes.py
 
-The notebook is stored without outputs.  Quick runs (tests, CI) shrink the Bayesian fit
+The notebook is stored executed at its default settings (`make notebooks`, or this script
+with `--execute`).  Quick runs (tests, CI) shrink the Bayesian fit
 through environment variables, e.g. ``HIERARCH_NB_DRAWS=300 HIERARCH_NB_CHAINS=2
 MPLBACKEND=Agg`` when executing it with nbclient.
 """
@@ -575,6 +576,17 @@ CELLS = [
           agree on all of this; the Bayesian fit adds posterior intervals for the SDs and the
           correlation and carries their uncertainty into the prediction for a new pig. Check
           its convergence diagnostics first.
+        """
+    ),
+    md(
+        r"""
+        ## Exercises
+
+        1. Fit `weight ~ week + (week || id)` (uncorrelated intercepts and slopes) and compare
+           it with the correlated model by a likelihood ratio test (`hierarch.anova`).
+        2. Which pig's slope is shrunk most, and why that one?
+        3. Centre `week` at week 5 and refit. What happens to the intercept SD and to the
+           correlation, and why?
         """
     ),
 ]

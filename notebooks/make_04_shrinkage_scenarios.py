@@ -1,4 +1,4 @@
-"""Write ``04_shrinkage_scenarios.ipynb`` (outputs cleared) from the cells below.
+"""Write ``04_shrinkage_scenarios.ipynb`` from the cells below.
 
 The notebook retells two pieces on shrinkage in Python with hierarch, on simulated data with a
 known truth:
@@ -14,7 +14,8 @@ Edit the cells here, not in the notebook, and regenerate::
 
     .venv/bin/python notebooks/make_04_shrinkage_scenarios.py
 
-The notebook is stored without outputs.  Quick runs (tests, CI) shrink the Bayesian fit and
+The notebook is stored executed at its default settings (`make notebooks`, or this script
+with `--execute`).  Quick runs (tests, CI) shrink the Bayesian fit and
 the simulation study through environment variables, e.g. ``HIERARCH_NB_DRAWS=300
 HIERARCH_NB_CHAINS=2 HIERARCH_NB_SIMS=10 MPLBACKEND=Agg`` when executing it with nbclient.
 """
@@ -407,6 +408,37 @@ CELLS = [
     ),
     md(
         r"""
+        ## The shrinkage, animated
+
+        The original piece animates every cluster's estimate moving from its own fit to the
+        mixed model's (the "black hole" of the population average pulls them in).
+        `report.frames.shrinkage_frames` computes that path frame by frame and
+        `plots.animate_shrinkage` writes it as a GIF: here the default setting, three
+        observations per cluster, and the Bayesian fit of the latter, whose posterior
+        means are surrounded by a faint cloud of posterior draws. Point size is the cluster
+        size. `docs/make_animations.py` in the repository writes all six settings.
+        """
+    ),
+    code(
+        """
+        from IPython.display import Image, display
+
+        from hierarch.report.frames import shrinkage_frames
+
+        N_FRAMES = 30 if DRAWS >= 1000 else 8  # fewer frames in quick test runs
+        animations = {
+            "shrinkage_default.gif": shrinkage_frames(fits["default"], n_frames=N_FRAMES),
+            "shrinkage_obs3.gif": shrinkage_frames(fits["obs_per_cluster=3"], n_frames=N_FRAMES),
+            "shrinkage_obs3_bayes.gif": shrinkage_frames(bayes, n_frames=N_FRAMES, n_draws=20),
+        }
+        for name, frames in animations.items():
+            # the first frame is the separate fits, the last the mixed model's estimates
+            assert (frames.position[-1] == frames.partial).all()
+            display(Image(filename=plots.animate_shrinkage(frames, name, dpi=55)))
+        """
+    ),
+    md(
+        r"""
         # Part 2: BLUP weights for group means
 
         ## The shrinkage formula
@@ -683,6 +715,18 @@ CELLS = [
         ratio = stats.binom.pmf(3, 5, 0.60) / stats.binom.pmf(3, 5, 0.042)
         print(f"likelihood of 3 deaths in 5 patients, 60% against 4.2%: {ratio:.0f} to 1")
         assert 400 < ratio < 600  # the sentence above says "about 500 to 1"
+        """
+    ),
+    md(
+        r"""
+        ## Exercises
+
+        1. Set `sd_slope = 0` in the simulator. What does REML estimate for the slope SD, and
+           what does the shrinkage plot look like?
+        2. Find a setting of `obs_per_cluster` where partial and no pooling give almost the
+           same mean squared error. What is $\alpha_j$ there?
+        3. In part 2, put the true $\sigma_e$ into the BLUP formula but keep the REML
+           estimate of $\sigma_u$. Which of the two estimated variances costs more accuracy?
         """
     ),
 ]

@@ -1,4 +1,4 @@
-"""Write ``06_lmertest_inference.ipynb`` (outputs cleared) from the cells below.
+"""Write ``07_lmertest_inference.ipynb`` from the cells below.
 
 The notebook retells seed document 004 (the lecture "Random Effects, Mixed Effects, &
 Hierarchical/Multilevel Models") end to end with hierarch's frequentist inference: the
@@ -10,9 +10,10 @@ tau -- for the pigs, for the singular fit, and for rats and cbpp.
 
 Edit the cells here, not in the notebook, and regenerate::
 
-    .venv/bin/python notebooks/make_06_lmertest_inference.py
+    .venv/bin/python notebooks/make_07_lmertest_inference.py
 
-The notebook is stored without outputs.  Quick runs (tests, CI) shrink the Bayesian fits
+The notebook is stored executed at its default settings (`make notebooks`, or this script
+with `--execute`).  Quick runs (tests, CI) shrink the Bayesian fits
 through environment variables (``HIERARCH_NB_DRAWS``, ``HIERARCH_NB_CHAINS``).
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from nbgen import code, main, md
 
-OUT = Path(__file__).with_name("06_lmertest_inference.ipynb")
+OUT = Path(__file__).with_name("07_lmertest_inference.ipynb")
 
 
 CELLS = [
@@ -352,6 +353,18 @@ CELLS = [
         * A singular ML fit is said in plain words; the Bayesian fit, whose priors keep SDs
           off zero and correlations off +/-1, and `hierarch.compare` are the way to see what
           the data do and do not say.
+        """
+    ),
+    md(
+        r"""
+        ## Exercises
+
+        1. Compare Satterthwaite's and Kenward-Roger's degrees of freedom for the pigs' slope.
+           Why are they so close here?
+        2. Test the random slope of the seed-757 data with the parametric bootstrap instead of
+           the likelihood ratio's chi-square. Do the p-values differ?
+        3. Refit the pigs with ML instead of REML. Which numbers change, and which test needs
+           ML?
         """
     ),
 ]
