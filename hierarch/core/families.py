@@ -55,6 +55,8 @@ def inverse_link(link: str, eta):
         return 1 - pt.exp(-pt.exp(eta))
     if link == "inverse":
         return 1 / eta
+    if link == "1/mu^2":
+        return 1 / pt.sqrt(eta)
     raise ValueError(f"unknown link {link!r}")
 
 
@@ -77,6 +79,7 @@ def link_np(link: str, mu):
         "probit": stats.norm.ppf,
         "cloglog": lambda m: np.log(-np.log1p(-m)),
         "inverse": lambda m: 1 / m,
+        "1/mu^2": lambda m: 1 / m**2,
     }[link](mu)
 
 
@@ -92,6 +95,9 @@ def _link(link: str, eta: np.ndarray):
     if link == "inverse":
         mu = 1.0 / eta
         return mu, None, None, -(mu**2), 2.0 * mu**3
+    if link == "1/mu^2":  # the inverse Gaussian's canonical link, eta = mu^-2
+        mu = 1.0 / np.sqrt(eta)
+        return mu, None, None, -0.5 * mu**3, 0.75 * mu**5
     if link == "logit":
         mu = special.expit(eta)
         lmu, l1mu = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
@@ -265,6 +271,37 @@ class _Gamma(_Family):
         return float(np.clip(1.0 / np.mean(((y - mu) / mu) ** 2), 0.05, 1e4))
 
 
+class _InverseGaussian(_Family):
+    name = "inverse_gaussian"
+    dispersion = "lam"  # shape: Var = mu^3 / lam (glm's dispersion is 1 / lam)
+    observed = True
+
+    def loglik(self, y, n, eta, lam):
+        mu, _, _, _, _ = _link(self.link, eta)
+        mu = np.maximum(mu, 1e-300)
+        return 0.5 * (np.log(lam) - _LOG_2PI - 3 * np.log(y)) - lam * (y - mu) ** 2 / (
+            2 * mu**2 * y
+        )
+
+    def score_info(self, y, n, eta, lam, observed=False):
+        mu, _, _, d1, d2 = _link(self.link, eta)
+        mu = np.maximum(mu, 1e-300)
+        dl = lam * (y - mu) / mu**3
+        score = dl * d1
+        info = lam * d1**2 / mu**3
+        if observed:
+            d2l = -lam * (3 * y - 2 * mu) / mu**4
+            info = -(d2l * d1**2 + dl * d2)
+        return score, info
+
+    def start_eta(self, y, n):
+
+        return link_np(self.link, y)
+
+    def start_phi(self, y, n, mu):
+        return float(np.clip(1.0 / np.mean((y - mu) ** 2 / (mu**2 * y)), 1e-4, 1e8))
+
+
 class _Beta(_Family):
     name = "beta"
     dispersion = "phi"  # precision: Var = mu (1 - mu) / (1 + phi)
@@ -317,8 +354,8 @@ class Family:
     @property
     def laplace_extra(self) -> str | None:
         """The extra parameter's name in the Laplace twin (negative binomial ``k``, gamma
-        ``shape``, beta ``phi``); the same parameter as :attr:`extra` (``alpha``, ``shape``,
-        ``kappa``), named as glmer / glmmTMB name it."""
+        ``shape``, beta ``phi``, inverse Gaussian ``lam``); the same parameter as :attr:`extra`
+        (``alpha``, ``shape``, ``kappa``, ``lam``), named as glmer / glmmTMB name it."""
         return None if self.laplace is None else self.laplace.dispersion
 
     def rvs(self, rng: np.random.Generator, link: str, eta, trials=None, extra=None):
@@ -337,6 +374,8 @@ class Family:
             return rng.negative_binomial(extra, extra / (extra + mu))
         if self.name == "gamma":
             return rng.gamma(extra, mu / extra)
+        if self.name == "inverse_gaussian":
+            return rng.wald(mu, extra)
         return rng.beta(mu * extra, (1 - mu) * extra)  # beta
 
     def logpdf(self, y, link: str, eta, trials=None, extra=None):
@@ -354,6 +393,8 @@ class Family:
             return stats.nbinom.logpmf(y, extra, extra / (extra + mu))
         if self.name == "gamma":
             return stats.gamma.logpdf(y, extra, scale=mu / extra)
+        if self.name == "inverse_gaussian":
+            return stats.invgauss.logpdf(y, mu / extra, scale=extra)
         return stats.beta.logpdf(y, mu * extra, (1 - mu) * extra)  # beta
 
     def moments(self, link: str, eta, trials=None, extra=None):
@@ -373,6 +414,8 @@ class Family:
             return mu, mu + mu**2 / extra
         if self.name == "gamma":
             return mu, mu**2 / extra
+        if self.name == "inverse_gaussian":
+            return mu, mu**3 / extra
         return mu, mu * (1 - mu) / (1 + extra)  # beta
 
     @property
@@ -431,7 +474,13 @@ class Family:
             return float(link_np(link, np.clip(p, 0.01, 0.99)))
         return float(link_np(link, max(float(np.mean(y)), 0.01)))
 
-    def default_extra_priors(self) -> dict[str, Prior]:
+    def default_extra_priors(self, y=None) -> dict[str, Prior]:
+        """Default priors of the extra parameter.  The inverse Gaussian's shape ``lam`` has
+        the units of the response (``lam = mu / CV^2``): ``HalfCauchy(mean(y))``, centred on a
+        coefficient of variation of 1 with tails that allow any."""
+        if self.name == "inverse_gaussian":
+            scale = float(np.mean(y)) if y is not None and len(y) else 1.0
+            return {"lam": Prior("HalfCauchy", beta=scale)}
         return {
             "negative_binomial": {"alpha": Prior("Exponential", lam=1.0)},
             "gamma": {"shape": Prior("Exponential", lam=0.1)},
@@ -478,6 +527,9 @@ class Family:
         if self.name == "gamma":
             shape = priors["shape"].create("shape")
             return pm.Gamma("y", alpha=shape, beta=shape / mu, observed=y, dims=dims)
+        if self.name == "inverse_gaussian":
+            lam = priors["lam"].create("lam")
+            return pm.Wald("y", mu=mu, lam=lam, observed=y, dims=dims)
         if self.name == "beta":
             kappa = priors["kappa"].create("kappa")
             return pm.Beta("y", alpha=mu * kappa, beta=(1 - mu) * kappa, observed=y, dims=dims)
@@ -527,6 +579,13 @@ FAMILIES: dict[str, Family] = {
         Family("poisson", ("log", "identity"), "count", (), _Poisson),
         Family("negative_binomial", ("log", "identity"), "count", ("alpha",), _NegBinomial),
         Family("gamma", ("log", "inverse", "identity"), "positive", ("shape",), _Gamma),
+        Family(
+            "inverse_gaussian",
+            ("1/mu^2", "log", "inverse", "identity"),
+            "positive",
+            ("lam",),
+            _InverseGaussian,
+        ),
         Family("beta", ("logit", "probit", "cloglog"), "unit", ("kappa",), _Beta),
     ]
 }

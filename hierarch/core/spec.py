@@ -122,7 +122,8 @@ class ModelSpec:
     data : pandas.DataFrame
     family : str
         ``"gaussian"``, ``"bernoulli"``, ``"binomial"`` (trials by ``"m | trials(n) ~ ..."``
-        or ``trials="n"``), ``"poisson"``, ``"negative_binomial"``, ``"gamma"``, ``"beta"``.
+        or ``trials="n"``), ``"poisson"``, ``"negative_binomial"``, ``"gamma"``,
+        ``"inverse_gaussian"``, ``"beta"``.
     priors : dict, optional
         Overrides of the default priors (see :meth:`default_priors`), by name:
         a fixed-effect coefficient name (``"week"``, ``"Intercept"``), ``"sigma"``,
@@ -212,7 +213,7 @@ class ModelSpec:
                 priors.setdefault(f"sd_{bname}", sd)
         defaults = self.default_priors()
         positive = {k for k in defaults if k == "sigma" or k.startswith("sd_")}
-        positive |= set(self.family_info.default_extra_priors())
+        positive |= set(self.family_info.default_extra_priors(self.parsed.y))
         self.priors = resolve_priors(defaults, priors, positive=positive)
         #: "auto" or a per-block dict of "centred" / "non-centred" (checked here; "auto" is
         #: resolved by the Bayesian engine, :func:`hierarch.bayes.parameterization.choose`)
@@ -295,7 +296,7 @@ class ModelSpec:
                 priors[name] = Prior("Normal", mu=0.0, sigma=2.5 * sy / sx)
         if gaussian and self.known_se is None:
             priors["sigma"] = Prior("HalfNormal", sigma=sy)
-        priors.update(self.family_info.default_extra_priors())
+        priors.update(self.family_info.default_extra_priors(pf.y))
         for bname, b in zip(self.block_names, pf.blocks, strict=True):
             scales = []
             for c, col in enumerate(b.columns):

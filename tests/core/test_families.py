@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from hierarch.core.families import FAMILIES
+from hierarch.core.priors import Prior
 
 
 @pytest.mark.parametrize("family", ["binomial", "bernoulli"])
@@ -28,3 +29,44 @@ def test_logit_likelihood_is_the_log_pmf(family, rng):
     draws = pm.draw(m["y"], draws=200, random_seed=1)
     assert draws.shape == (200, 25)
     assert np.all((draws >= 0) & (draws <= n))
+
+
+@pytest.mark.parametrize("link", ["1/mu^2", "log", "identity"])
+def test_inverse_gaussian_pieces(link, rng):
+    # the Laplace pieces against SciPy's density and finite differences; the PyMC likelihood
+    # (pm.Wald) against the same density.  Tolerances: 1e-10 for closed forms, 1e-5 for
+    # central differences with step 1e-5
+    from hierarch.core.families import LAPLACE_FAMILIES, link_np
+
+    fam = FAMILIES["inverse_gaussian"]
+    mu = rng.uniform(0.5, 3.0, 30)
+    lam = 2.5
+    eta = link_np(link, mu)
+    y = fam.rvs(rng, link, eta, extra=lam)
+    ones = np.ones_like(y)
+    pieces = LAPLACE_FAMILIES["inverse_gaussian"](link)
+    expected = stats.invgauss.logpdf(y, mu / lam, scale=lam)
+    np.testing.assert_allclose(pieces.loglik(y, ones, eta, lam), expected, rtol=1e-10)
+    np.testing.assert_allclose(fam.logpdf(y, link, eta, extra=lam), expected, rtol=1e-10)
+    h = 1e-5 * np.maximum(np.abs(eta), 1.0)
+    up = pieces.loglik(y, ones, eta + h, lam)
+    down = pieces.loglik(y, ones, eta - h, lam)
+    score, observed = pieces.score_info(y, ones, eta, lam, observed=True)
+    np.testing.assert_allclose(score, (up - down) / (2 * h), rtol=1e-5, atol=1e-8)
+    second = (up - 2 * pieces.loglik(y, ones, eta, lam) + down) / h**2
+    np.testing.assert_allclose(observed, -second, rtol=1e-4, atol=1e-5)
+    mean, var = fam.moments(link, eta, extra=lam)
+    np.testing.assert_allclose(var, mu**3 / lam, rtol=1e-12)
+    with pm.Model() as m:
+        priors = {"lam": Prior("HalfNormal", sigma=5.0)}
+        fam.likelihood(pm, link, pm.Data("eta", eta), y, None, priors, dims=None)
+    logp = m.compile_logp(vars=[m["y"]], sum=True)
+    np.testing.assert_allclose(logp({"lam_log__": np.log(lam)}), expected.sum(), rtol=1e-10)
+
+
+def test_inverse_gaussian_draws(rng):
+    # 40,000 draws: mean and variance within 5 standard errors of mu and mu^3 / lam
+    fam = FAMILIES["inverse_gaussian"]
+    y = fam.rvs(rng, "log", np.full(40_000, np.log(2.0)), extra=3.0)
+    assert abs(y.mean() - 2.0) < 5 * np.sqrt(8 / 3 / 40_000)
+    assert abs(y.var() / (8 / 3) - 1) < 0.05
