@@ -394,8 +394,30 @@ def plot_caterpillar(coefs: pd.DataFrame, coef: str = "Intercept", ax: Axes | No
     return ax
 
 
+def _hyperparameter_label(p: str) -> str:
+    """``sd[id: week]`` -> "SD of week between id groups", and so on."""
+    if p.startswith("sd[") and ": " in p:
+        factor, effect = p[3:-1].split(": ", 1)
+        return f"SD of {effect} between {factor} groups"
+    if p.startswith("cor[") and ": " in p:
+        factor, pair = p[4:-1].split(": ", 1)
+        return f"correlation of {pair.replace(', ', ' and ')} ({factor})"
+    return {
+        "sigma": "residual SD",
+        "alpha": "negative binomial alpha",
+        "shape": "gamma shape",
+        "kappa": "beta precision",
+        "lam": "inverse Gaussian shape",
+    }.get(p, p)
+
+
 def plot_hyperparameters(draws: pd.DataFrame, axes=None):
-    """Histograms of group-SD, correlation and residual-SD posteriors.
+    """Posteriors of the group SDs, correlations and residual SD, with their priors.
+
+    Each panel: a histogram of the posterior draws, the posterior mean (red line) and, when
+    the table carries them (``draws.attrs["priors"]``, as
+    :func:`hierarch.report.mixed.hyperparameter_draws` returns), the prior density (dashed),
+    so that it shows how much the data moved each hyperparameter.
 
     Parameters
     ----------
@@ -407,17 +429,26 @@ def plot_hyperparameters(draws: pd.DataFrame, axes=None):
     ndarray of Axes
     """
     params = list(dict.fromkeys(draws["parameter"]))
+    priors = draws.attrs.get("priors")
     if axes is None:
         _, axes = plt.subplots(
-            1, len(params), figsize=(3.2 * len(params), 3.0), layout="constrained", squeeze=False
+            1, len(params), figsize=(3.4 * len(params), 3.2), layout="constrained", squeeze=False
         )
         axes = axes[0]
-    for ax, p in zip(axes, params, strict=True):
+    for i, (ax, p) in enumerate(zip(axes, params, strict=True)):
         v = draws.loc[draws["parameter"] == p, "value"].to_numpy()
-        ax.hist(v, bins=50, density=True, color="C0", alpha=0.7)
-        ax.axvline(v.mean(), color="C3", lw=1)
+        ax.hist(v, bins=50, density=True, color="C0", alpha=0.7, label="posterior")
+        ax.axvline(v.mean(), color="C3", lw=1, label="posterior mean")
+        if priors is not None and len(priors):
+            pr = priors[priors["parameter"] == p]
+            if len(pr):
+                ax.plot(pr["value"], pr["density"], color="k", ls="--", lw=1, label="prior")
         ax.set_title(p, fontsize="small")
+        ax.set_xlabel(_hyperparameter_label(p), fontsize="small")
         ax.set_yticks([])
+        if i == 0:
+            ax.set_ylabel("density")
+            ax.legend(fontsize="x-small", frameon=False)
     return np.asarray(axes)
 
 

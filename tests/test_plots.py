@@ -129,3 +129,26 @@ def test_animation_file_types(tmp_path, rats_ml):
     else:
         with pytest.raises(ValueError, match="needs ffmpeg"):
             plots.animate_shrinkage(frames, tmp_path / "a.mp4")
+
+
+def test_hyperparameter_plot_draws_the_priors(pigs_bayes):
+    # each panel: the posterior histogram, its mean and the prior density (dashed), labelled;
+    # the densities are the model's priors (HalfNormal SDs: SciPy's density exactly; the LKJ
+    # marginal of the correlation integrates to 1 over (-1, 1), to 1e-3 on the grid)
+    from scipy import stats
+
+    from hierarch.report.mixed import hyperparameter_draws
+
+    draws = hyperparameter_draws(pigs_bayes)
+    priors = draws.attrs["priors"]
+    assert set(priors["parameter"]) == set(draws["parameter"])
+    sd = priors[priors["parameter"] == "sd[id: week]"]
+    scale = pigs_bayes.model.priors["sd_id"].params["sigma"][1]
+    np.testing.assert_allclose(sd["density"], stats.halfnorm.pdf(sd["value"], scale=scale))
+    cor = priors[priors["parameter"].str.startswith("cor")]
+    assert np.trapezoid(cor["density"], cor["value"]) == pytest.approx(1.0, abs=1e-3)
+    axes = plots.plot_hyperparameters(draws)
+    for ax in axes:
+        assert any(line.get_linestyle() == "--" for line in ax.lines)
+        assert ax.get_xlabel()
+    assert axes[1].get_xlabel() == "SD of week between id groups"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from hierarch.core.families import LAPLACE_FAMILIES, inverse_link_np
 from hierarch.freq.binomial import wilson_table
@@ -635,6 +636,53 @@ def new_group(
     return out
 
 
+#: SciPy's densities of the priors a hyperparameter usually has (no PyTensor compile per
+#: plot); other distributions fall back to PyMC through Prior.density
+_SCIPY_PRIORS = {
+    "HalfNormal": lambda x, p: stats.halfnorm.pdf(x, scale=p["sigma"]),
+    "HalfCauchy": lambda x, p: stats.halfcauchy.pdf(x, scale=p["beta"]),
+    "Exponential": lambda x, p: stats.expon.pdf(x, scale=1 / p["lam"]),
+    "HalfStudentT": lambda x, p: 2 * stats.t.pdf(x, p["nu"], scale=p["sigma"]) * (x >= 0),
+    "Gamma": lambda x, p: stats.gamma.pdf(x, p["alpha"], scale=1 / p["beta"]),
+    "LogNormal": lambda x, p: stats.lognorm.pdf(x, p["sigma"], scale=np.exp(p["mu"])),
+}
+
+
+def _prior_density(prior, x: np.ndarray, index: int | None = None) -> np.ndarray:
+    params = {
+        k: (v[index] if isinstance(v, list) and index is not None else v)
+        for k, v in prior.params.items()
+    }
+    if prior.dist in _SCIPY_PRIORS and set(params) <= {"sigma", "beta", "lam", "nu", "alpha", "mu"}:
+        try:
+            return np.asarray(_SCIPY_PRIORS[prior.dist](x, params), dtype=float)
+        except KeyError:  # another parameterization (e.g. Gamma by mu and sigma)
+            pass
+    return type(prior)(prior.dist, **params).density(x)
+
+
+def _hyperparameter_priors(fit, parts) -> pd.DataFrame:
+    """Each hyperparameter's prior density on a grid over its posterior's range."""
+    rows = []
+    for label, values, prior, index, kind in parts:
+        if prior is None:
+            continue
+        if kind == "cor":
+            x = np.linspace(-0.995, 0.995, 200)
+            # the LKJ(eta) marginal of one correlation in a k x k matrix: Beta(a, a) on (-1, 1)
+            # with a = eta - 1 + k / 2 (Lewandowski, Kurowicka and Joe 2009)
+            a = prior.params["value"] - 1 + index / 2
+            dens = stats.beta.pdf((x + 1) / 2, a, a) / 2
+        else:
+            hi = float(np.quantile(values, 0.995)) * 1.15
+            x = np.linspace(hi / 400, hi, 200)
+            dens = _prior_density(prior, x, index)
+        rows.append(pd.DataFrame({"parameter": label, "value": x, "density": dens}))
+    if not rows:
+        return pd.DataFrame(columns=["parameter", "value", "density"])
+    return pd.concat(rows, ignore_index=True)
+
+
 def hyperparameter_draws(fit) -> pd.DataFrame:
     """Posterior draws of the group SDs, correlations and residual SD, in long format.
 
@@ -642,27 +690,43 @@ def hyperparameter_draws(fit) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``parameter`` (e.g. ``sd[id: week]``, ``cor[id: Intercept, week]``,
-        ``sigma``) and ``value``; one row per draw and parameter.
+        ``sigma``) and ``value``; one row per draw and parameter.  ``attrs["priors"]`` holds
+        each parameter's prior density on a grid over its posterior's range (columns
+        ``parameter``, ``value``, ``density``; a correlation's is the LKJ prior's marginal),
+        which :func:`hierarch.plots.plot_hyperparameters` draws beside the posterior.
     """
     if not _is_bayes(fit):
         raise ValueError("hyperparameter_draws() needs a Bayesian fit (method='bayes')")
     post = fit.idata.posterior
-    parts = []
+    priors = fit.model.priors
+    parts = []  # (label, draws, prior, index within a vector prior / matrix size, kind)
     for blk in fit.spec["blocks"]:
         name, cols = blk["name"], blk["columns"]
         sd = _stack(post[f"sd_{name}"])
         for c, col in enumerate(cols):
-            parts.append((f"sd[{blk['factor']}: {col}]", sd[:, c]))
+            parts.append(
+                (f"sd[{blk['factor']}: {col}]", sd[:, c], priors.get(f"sd_{name}"), c, "sd")
+            )
         if f"corr_{name}" in post:
             corr = _stack(post[f"corr_{name}"])
             for i in range(len(cols)):
                 for j in range(i + 1, len(cols)):
-                    parts.append((f"cor[{blk['factor']}: {cols[i]}, {cols[j]}]", corr[:, i, j]))
+                    parts.append(
+                        (
+                            f"cor[{blk['factor']}: {cols[i]}, {cols[j]}]",
+                            corr[:, i, j],
+                            priors.get("lkj_eta"),
+                            len(cols),
+                            "cor",
+                        )
+                    )
     for extra in fit.model.family_info.extra:  # residual SD or family parameter
-        parts.append((extra, _stack(post[extra])))
-    return pd.concat(
-        [pd.DataFrame({"parameter": p, "value": v}) for p, v in parts], ignore_index=True
+        parts.append((extra, _stack(post[extra]), priors.get(extra), None, "extra"))
+    out = pd.concat(
+        [pd.DataFrame({"parameter": p[0], "value": p[1]}) for p in parts], ignore_index=True
     )
+    out.attrs["priors"] = _hyperparameter_priors(fit, parts)
+    return out
 
 
 def _linear_predictor(fit, S: int | None = None, seed: int | None = None):
