@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nbgen import code, main, md
+from nbgen import checks, code, main, md
 
 OUT = Path(__file__).with_name("03_pigs_random_slopes.ipynb")
 
@@ -576,6 +576,29 @@ CELLS = [
           agree on all of this; the Bayesian fit adds posterior intervals for the SDs and the
           correlation and carries their uncertainty into the prediction for a new pig. Check
           its convergence diagnostics first.
+        """
+    ),
+    checks(
+        """
+        says(separate["week"].min(), "4.7", ".1f")
+        says(separate["week"].max(), "7.5", ".1f")
+        says(separate["se_week"].median(), "0.15", ".2f")
+        says(separate["week"].std(), "0.6", ".1f")
+        says(ols.bse["week"], "0.082", ".3f")
+        says(ml.lmm.criterion, "1740.9", ".1f")
+        sd_int, sd_week, cor, sigma = ml.varcorr()["sdcor"]
+        says(sd_int, "2.6432", ".4f")
+        says(sd_week, "0.6164", ".4f")
+        says(cor, "-0.06", ".2f")
+        says(sigma, "1.2637", ".4f")
+        says(sigma, "1.3", ".1f")
+        says(sd_int, "2.6", ".1f")
+        fe = ml.fixed_effects()
+        says(fe.loc["Intercept", "estimate"], "19.35561", ".5f")
+        says(fe.loc["week", "estimate"], "6.20990", ".5f")
+        says(fe.loc["Intercept", "estimate"], "19.36", ".2f")
+        says(fe.loc["week", "estimate"], "6.21", ".2f")
+        says(fe.loc["week", "se"], "0.092", ".3f")
         """
     ),
     md(

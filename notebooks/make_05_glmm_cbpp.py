@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nbgen import code, main, md
+from nbgen import checks, code, main, md
 
 OUT = Path(__file__).with_name("05_glmm_cbpp.ipynb")
 
@@ -545,6 +545,36 @@ CELLS = [
         * With the **period** as a fixed effect, the herd SD drops to 0.64. The Laplace
           approximation and 25-point adaptive quadrature agree to two decimals; the **Bayesian
           fit** agrees on the fixed effects and shows how poorly 15 herds determine the SD.
+        """
+    ),
+    checks(
+        """
+        says(share.iloc[0], "22%", ".0%")
+        says(share.iloc[-1], "4.5%", ".1%")
+        b0 = fit0.fixed_effects().loc["Intercept", "estimate"]
+        sd0 = fit0.group_sds()["estimate"].iloc[0]
+        says(b0, "-2.05", ".2f")
+        says(special.expit(b0), "0.114", ".3f")
+        says(sd0, "0.81", ".2f")
+        by_herd = shrink.set_index("group")
+        says(by_herd.loc[14, "unpooled"], "0.42", ".2f")
+        says(by_herd.loc[14, "partial"], "0.34", ".2f")
+        says(by_herd.loc[13, "unpooled"], "0.034", ".3f")
+        says(by_herd.loc[13, "partial"], "0.050", ".3f")
+        says(by_herd.loc[9, "alpha"], "0.6", ".1f")
+        says(by_herd.loc[12, "alpha"], "0.6", ".1f")
+        assert by_herd.loc[13, "alpha"] < by_herd.loc[1, "alpha"]  # "shrunk more than herd 1"
+        lo, hi = special.expit(b0 + np.array([-1.96, 1.96]) * sd0)
+        says(lo, "2.6%", ".1%")
+        says(hi, "39%", ".0%")
+        draws = special.expit(b0 + sd0 * np.random.default_rng(0).standard_normal(400_000))
+        says(draws.mean(), "0.139", ".3f")  # Monte Carlo SE ~1e-4
+        sd_lap = lap.group_sds()["estimate"].iloc[0]
+        sd_agq = agq.group_sds()["estimate"].iloc[0]
+        says(sd_lap, "0.642", ".3f")
+        says(sd_agq, "0.648", ".3f")
+        says(agq.loglik - lap.loglik, "0.04", ".2f")
+        says(sd_lap, "0.64", ".2f")
         """
     ),
     md(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nbgen import code, main, md
+from nbgen import checks, code, main, md
 
 OUT = Path(__file__).with_name("06_overdispersion_grouseticks.ipynb")
 
@@ -432,6 +432,12 @@ CELLS = [
         * The full Bayesian grouse ticks model needs **longer runs** than the defaults to pass
           its convergence checks; read `diagnostics()` before the estimates, and compare with
           the Laplace twin.
+        """
+    ),
+    checks(
+        """
+        says(lap_nb.aic, "1791.7", ".1f")
+        says(lap_olre.aic, "1794.5", ".1f")
         """
     ),
     md(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nbgen import code, main, md
+from nbgen import checks, code, main, md
 
 OUT = Path(__file__).with_name("08_nested_and_crossed.ipynb")
 
@@ -243,6 +243,18 @@ CELLS = [
                 f"{group}: posterior mean {row['estimate']:.2f} mm, "
                 f"interval {row['lower']:.2f} to {row['upper']:.2f} mm"
             )
+        """
+    ),
+    checks(
+        """
+        variances = nested.varcorr()["vcov"]
+        says(variances.iloc[1], "8.43", ".2f")
+        says(variances.iloc[0], "1.66", ".2f")
+        says(variances.iloc[2], "0.68", ".2f")
+        sds = crossed.varcorr().set_index("group")["sdcor"]
+        says(sds["sample"], "1.93", ".2f")
+        says(sds["plate"], "0.85", ".2f")
+        says(sds["Residual"], "0.55", ".2f")
         """
     ),
     md(

@@ -24,6 +24,21 @@ def code(text: str) -> tuple[str, str]:
     return ("code", textwrap.dedent(text).strip("\n"))
 
 
+#: the first line of every checks() cell
+CHECKS_HEADER = (
+    "# The numbers quoted in the text above, recomputed: the notebook stops here if a\n"
+    "# sentence no longer matches its output.\n"
+    "def says(value, text, fmt):\n"
+    "    assert format(value, fmt) == text, f\"the text says {text}, the output is {value:{fmt}}\"\n"
+    "\n\n"
+)
+
+
+def checks(text: str) -> tuple[str, str]:
+    """A collapsed code cell asserting the numbers that the prose quotes."""
+    return ("checks", CHECKS_HEADER + textwrap.dedent(text).strip("\n"))
+
+
 #: environment variables of quick test runs; an executed, stored notebook has none of them
 HARNESS_VARIABLES = ("HIERARCH_NB_DRAWS", "HIERARCH_NB_CHAINS", "HIERARCH_NB_SIMS")
 
@@ -34,7 +49,9 @@ def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     for i, (kind, src) in enumerate(cells):
         cell = new_markdown_cell(src) if kind == "markdown" else new_code_cell(src)
         cell["id"] = f"cell-{i:02d}"  # fixed ids: regenerating gives an identical file
-        if kind == "code" and first_code:
+        if kind == "checks":  # collapsed: for the teacher, not part of the lesson
+            cell["metadata"] = {"jupyter": {"source_hidden": True}, "tags": ["hide-input"]}
+        elif kind == "code" and first_code:
             # the setup cell: collapsed in Jupyter (and hidden by Jupyter Book's tag)
             cell["metadata"] = {"jupyter": {"source_hidden": True}, "tags": ["hide-input"]}
             first_code = False
