@@ -1,8 +1,9 @@
 """Write the shrinkage animations of seed 001: every scenario, the rats, a Bayesian fit.
 
-    .venv/bin/python docs/make_animations.py [output folder]     (default: output/animations)
+    .venv/bin/python docs/make_animations.py [output folder]     (default: docs/animations)
 
-The README's GIF (``docs/shrinkage_default.gif``) is the first of them, copied here.
+The README's GIF (``docs/shrinkage_default.gif``) is the first of them, copied beside this
+script.
 """
 
 from __future__ import annotations
@@ -38,4 +39,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("output/animations"))
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "animations")

@@ -83,6 +83,8 @@ def test_inverse_gaussian_agq_likelihood_is_the_integral():
             )
 
         scale = np.exp(stats.invgauss.logpdf(y, np.exp(eta) / lam, scale=lam).sum())
-        value, _ = integrate.quad(lambda b: integrand(b) / scale, -8 * sd, 8 * sd, epsabs=0)
+        value, _ = integrate.quad(
+            lambda b, scale=scale: integrand(b) / scale, -8 * sd, 8 * sd, epsabs=0
+        )
         total += np.log(value) + np.log(scale)
     assert fit.loglik == pytest.approx(total, rel=1e-6)
