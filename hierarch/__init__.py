@@ -43,6 +43,7 @@ from hierarch import plots  # noqa: E402
 from hierarch.bayes.diagnostics import ConvergenceWarning  # noqa: E402
 from hierarch.core.datasets import describe_dataset, list_datasets, load_dataset  # noqa: E402
 from hierarch.core.priors import Prior  # noqa: E402
+from hierarch.core.validate import DataWarning  # noqa: E402
 from hierarch.fits.base import BayesFit, load_fit  # noqa: E402
 from hierarch.freq.diagnose import FitWarning  # noqa: E402
 from hierarch.frontends import simulate  # noqa: E402
@@ -58,6 +59,7 @@ from hierarch.report.compare import compare  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataWarning",
     "explore",
     "from_engine",
     "BayesFit",

@@ -47,6 +47,21 @@ _NAMESPACE = {
     "abs": np.abs,
 }
 _IDENT = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
+
+#: what every missing-value error suggests
+_NA_ADVICE = (
+    "hierarch drops no rows unasked: remove or impute them, or pass na_action='drop' to fit "
+    "the complete rows (it reports which rows it dropped)"
+)
+
+
+def formula_columns(formula: str, data: pd.DataFrame) -> list[str]:
+    """The data columns a formula names (response, predictors, grouping factors, offsets),
+    in the data's column order: the columns whose missing values make a row incomplete."""
+    names = {m.group(0) for m in _IDENT.finditer(formula)}
+    return [c for c in data.columns if str(c) in names]
+
+
 _ALLOWED_CHARS = re.compile(r"^[A-Za-z0-9_.\s~+\-*:/|()<>=!,'\"]*$")
 
 
@@ -316,7 +331,9 @@ def _factor_codes(label: str, data: pd.DataFrame) -> tuple[np.ndarray, list]:
             )
         if data[c].isna().any():
             rows = data.index[data[c].isna().to_numpy()][:10].tolist()
-            raise FormulaError(f"grouping column {c!r} has missing values in rows {rows}")
+            raise FormulaError(
+                f"grouping column {c!r} has missing values in rows {rows}; {_NA_ADVICE}"
+            )
     key = data[cols[0]].astype(str) if len(cols) > 1 else data[cols[0]]
     for c in cols[1:]:
         key = key + ":" + data[c].astype(str)
@@ -374,8 +391,7 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
         rows = data.index[bad][:10].tolist()
         raise FormulaError(
             f"response column {response!r} has missing, non-numeric or non-finite values in "
-            f"rows {rows}{' (first 10)' if bad.sum() > 10 else ''}; hierarch drops no rows: "
-            "remove or impute them"
+            f"rows {rows}{' (first 10)' if bad.sum() > 10 else ''}; {_NA_ADVICE}"
         )
     used = {
         m.group(0)
@@ -386,10 +402,7 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
     for col in sorted(used):
         if data[col].isna().any():
             rows = data.index[data[col].isna().to_numpy()][:10].tolist()
-            raise FormulaError(
-                f"column {col!r} has missing values in rows {rows}; hierarch "
-                "drops no rows: remove or impute them"
-            )
+            raise FormulaError(f"column {col!r} has missing values in rows {rows}; {_NA_ADVICE}")
         if (
             pd.api.types.is_numeric_dtype(data[col])
             and not np.isfinite(data[col].to_numpy(dtype=float)).all()

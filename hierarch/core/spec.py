@@ -14,9 +14,9 @@ import pandas as pd
 from scipy import sparse
 
 from hierarch.core.families import get_family
-from hierarch.core.formula import FormulaError, ParsedFormula, parse_formula
+from hierarch.core.formula import FormulaError, ParsedFormula, formula_columns, parse_formula
 from hierarch.core.priors import Prior, resolve_priors
-from hierarch.core.validate import no_text
+from hierarch.core.validate import drop_incomplete, no_text
 
 __all__ = ["ModelSpec", "check_parameterization", "is_observation_level", "unique_factors"]
 
@@ -135,6 +135,11 @@ class ModelSpec:
     aggregate : bool
         Bernoulli/binomial only: sum rows with identical design rows into binomial counts
         before sampling (:meth:`cells`); same posterior, less work.
+    na_action : {"error", "drop"}
+        Rows with a missing value in a column the model uses: ``"error"`` (default) names
+        the column and rows; ``"drop"`` fits the complete rows, warns how many and which it
+        dropped (:class:`hierarch.core.validate.DataWarning`) and keeps their labels in
+        :attr:`dropped_rows`.
     parameterization : {"auto", "centred", "non-centred"} or dict
         How group effects are sampled, for all blocks or per block name; ``"auto"`` chooses
         per block from how informative the groups are (see
@@ -160,6 +165,7 @@ class ModelSpec:
         link: str | None = None,
         trials: str | None = None,
         aggregate: bool = True,
+        na_action: str = "error",
     ) -> None:
         self.aggregate = aggregate
         self.family_info = get_family(family)
@@ -180,6 +186,12 @@ class ModelSpec:
         if se_match:  # "estimate | se(s) ~ ...": the known-SE hierarchy
             self.se_column = se_match.group(2)
             formula = f"{se_match.group(1)} ~ {se_match.group(3)}"
+        extra = [c for c in (trials, self.se_column) if c is not None]
+        data, self.dropped_rows = drop_incomplete(
+            data, [*formula_columns(formula, data), *extra], na_action
+        )
+        self.data = data
+        self.na_action = na_action
         self.parsed = parse_formula(formula, data)
         if not self.parsed.blocks:
             raise FormulaError("the formula has no random effects; add a term like (1 | group)")

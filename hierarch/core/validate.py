@@ -7,6 +7,7 @@ DataFrame's index labels) and the problem.  Nothing is silently dropped.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,6 +44,47 @@ def require_columns(data: pd.DataFrame, columns: Sequence[str], role: dict[str, 
             f"column(s) not found in data: {', '.join(parts)}; "
             f"available columns: {', '.join(map(str, data.columns))}"
         )
+
+
+class DataWarning(UserWarning):
+    """Something was done to the data that the user asked for and should know about (rows
+    dropped by ``na_action="drop"``)."""
+
+
+NA_ACTIONS = ("error", "drop")
+
+
+def drop_incomplete(
+    data: pd.DataFrame, columns: Sequence[str], na_action: str = "error"
+) -> tuple[pd.DataFrame, pd.Index]:
+    """Apply ``na_action`` to the rows with a missing value in ``columns``.
+
+    ``"error"`` (the default) leaves the data alone: the checks that follow name the column
+    and rows.  ``"drop"`` removes those rows and warns (:class:`DataWarning`) how many and
+    which (by index label), per column.  Returns the data to fit and the dropped labels.
+    """
+    if na_action not in NA_ACTIONS:
+        raise ValueError(f"na_action must be 'error' or 'drop', got {na_action!r}")
+    columns = [c for c in columns if c in data.columns]
+    if na_action == "error" or not columns:
+        return data, data.index[:0]
+    missing = data[columns].isna()
+    mask = missing.any(axis=1).to_numpy()
+    if not mask.any():
+        return data, data.index[:0]
+    if mask.all():
+        raise ValueError(
+            f"na_action='drop' would drop every row: each has a missing value in "
+            f"{', '.join(map(repr, columns))}"
+        )
+    per_column = ", ".join(f"{c!r} {int(n)}" for c, n in missing.sum().items() if n)
+    warnings.warn(
+        f"na_action='drop': dropped {int(mask.sum())} of {len(data)} rows with missing "
+        f"values ({per_column}): {_rows(data.index, mask)}",
+        DataWarning,
+        stacklevel=4,
+    )
+    return data.loc[~mask], data.index[mask]
 
 
 def no_missing(data: pd.DataFrame, column: str) -> None:

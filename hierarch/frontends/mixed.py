@@ -197,8 +197,12 @@ def model(
     link: str | None = None,
     trials: str | None = None,
     aggregate: bool = True,
+    na_action: str = "error",
 ) -> Model:
     """Describe a mixed model with an lme4-style formula (see :class:`Model`).
+
+    ``na_action="drop"`` fits the rows that are complete in the model's columns and warns
+    which it dropped; by default a missing value is an error that names its rows.
 
     Examples
     --------
@@ -217,6 +221,7 @@ def model(
         link=link,
         trials=trials,
         aggregate=aggregate,
+        na_action=na_action,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import hierarch
@@ -32,3 +34,41 @@ def test_a_model_fit_refuses_a_bad_n_agq(n_agq, match):
     )
     with pytest.raises(ValueError, match=match):
         m.fit(method="laplace", n_agq=n_agq)
+
+
+def test_na_action_drop_reports_the_rows():
+    # the default names the rows and the option; "drop" fits the complete rows, warns how many
+    # and which (per column), keeps their labels, and the fit uses exactly the rest
+    import warnings
+
+    import hierarch
+
+    data = hierarch.load_dataset("pigs").copy()
+    data.loc[[3, 10, 11], "weight"] = np.nan
+    data.loc[50, "week"] = np.nan
+    data["unused"] = np.where(data.index == 60, np.nan, 1.0)  # not a model column: kept
+    with pytest.raises(ValueError, match=r"rows \[3, 10, 11\].*na_action='drop'"):
+        hierarch.model("weight ~ week + (week | id)", data)
+    with pytest.warns(hierarch.DataWarning, match=r"dropped 4 of 432 rows .*'week' 1, 'weight' 3"):
+        m = hierarch.model("weight ~ week + (week | id)", data, na_action="drop")
+    assert m.dropped_rows.tolist() == [3, 10, 11, 50]
+    assert m.fit(method="reml").lmm.n_obs == 428
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to drop: no warning
+        clean = hierarch.model(
+            "weight ~ week + (week | id)", data.dropna(subset=["weight", "week"]), na_action="drop"
+        )
+    assert len(clean.dropped_rows) == 0
+    with pytest.raises(ValueError, match="na_action must be 'error' or 'drop'"):
+        hierarch.model("weight ~ week + (week | id)", data, na_action="omit")
+    empty = data.assign(weight=np.nan)
+    with pytest.raises(ValueError, match="would drop every row"):
+        hierarch.model("weight ~ week + (week | id)", empty, na_action="drop")
+
+
+def test_formula_columns():
+    from hierarch.core.formula import formula_columns
+
+    data = pd.DataFrame(columns=["y", "x", "x2", "g", "t", "other"])
+    cols = formula_columns("y ~ x + offset(log(t)) + (x | g)", data)
+    assert cols == ["y", "x", "g", "t"]
