@@ -36,6 +36,8 @@ _FUNCTIONS = {
     "scale",
     "center",
     "standardize",
+    "poly",  # orthogonal polynomials, as R's poly(x, k)
+    "I",  # arithmetic inside a term, as R's I(): I(x^2) (R's ^ is read as a power)
 }
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NAMESPACE = {
@@ -53,6 +55,23 @@ _NA_ADVICE = (
     "hierarch drops no rows unasked: remove or impute them, or pass na_action='drop' to fit "
     "the complete rows (it reports which rows it dropped)"
 )
+
+
+def _r_powers(text: str) -> str:
+    """Inside ``I(...)``, R's ``^`` is a power; formulae evaluates the inside as Python, where
+    it would be a bitwise xor: write ``**`` for it."""
+    out, i = [], 0
+    for m in re.finditer(r"(?<![A-Za-z0-9_.])I\(", text):
+        if m.start() < i:
+            continue
+        depth, j = 1, m.end()
+        while j < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            j += 1
+        out.append(text[i : m.end()] + text[m.end() : j].replace("^", "**"))
+        i = j
+    out.append(text[i:])
+    return "".join(out)
 
 
 def formula_columns(formula: str, data: pd.DataFrame) -> list[str]:
@@ -369,7 +388,7 @@ def parse_formula(formula: str, data: pd.DataFrame) -> ParsedFormula:
             f"the data have duplicated column names: {', '.join(map(repr, dups))}; each "
             "column needs a name of its own"
         )
-    response, fixed, bars = split_formula(formula)
+    response, fixed, bars = split_formula(_r_powers(formula))
     fixed, offset_terms = _split_offsets(fixed)
     _check_names(response, data, "the response")
     _check_names(fixed, data, "the fixed effects")

@@ -202,3 +202,32 @@ def test_a_saved_fit_keeps_the_categorical_order(tmp_path):
     back = hierarch.load_fit(fit.save(tmp_path / "fit.nc"))
     pd.testing.assert_frame_equal(back.fixed_effects(), fit.fixed_effects())
     assert back.model.parsed.x_names == ["Intercept", "trt[a]", "trt[b]"]
+
+
+def test_poly_and_I_terms_match_r():
+    # poly(x, k) gives R's orthogonal polynomial columns and I(x^2) R's power (tolerance 1e-10:
+    # the same QR construction); REML fits that use them reproduce lmer (fixed effects 1e-6
+    # relative, REML criterion 1e-5: the optimisers' stopping points).  New data take the
+    # training data's polynomial coefficients (formulae's stateful transform).
+    import json
+    from pathlib import Path
+
+    import hierarch
+
+    ref = json.loads((Path(__file__).parents[1] / "reference" / "terms.json").read_text())
+    pigs = hierarch.load_dataset("pigs")
+    pf = parse_formula("weight ~ poly(week, 3) + (1 | id)", pigs)
+    np.testing.assert_allclose(pf.X[:, 1:], np.array(ref["poly_week_3"]).T, atol=1e-10)
+    for key, formula in [
+        ("fit_poly2", "weight ~ poly(week, 2) + (1 | id)"),
+        ("fit_I2", "weight ~ week + I(week^2) + (week | id)"),
+    ]:
+        fit = hierarch.model(formula, pigs).fit(method="reml")
+        np.testing.assert_allclose(fit.lmm.beta, ref[key]["fixef"], rtol=1e-6)
+        assert fit.lmm.criterion == pytest.approx(ref[key]["reml"], abs=1e-5)
+        assert fit.lmm.sigma == pytest.approx(ref[key]["sigma"], rel=1e-5)
+    assert parse_formula("weight ~ I(week^2) + (1 | id)", pigs).x_names[1] == "I(week ** 2)"
+    new = pf.new_X(pigs.iloc[[0, 5, 9]])
+    np.testing.assert_allclose(new, pf.X[[0, 5, 9]], atol=1e-12)
+    with pytest.raises(FormulaError, match=r"cannot have: \^"):
+        parse_formula("weight ~ week^2 + (1 | id)", pigs)
