@@ -73,14 +73,20 @@ def execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
 
     import nbclient
 
-    saved = {k: os.environ.pop(k) for k in HARNESS_VARIABLES if k in os.environ}
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    saved = {k: os.environ.pop(k) for k in (*HARNESS_VARIABLES, "MPLBACKEND") if k in os.environ}
+    # the inline backend: every figure is stored in the notebook as a PNG
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
         client = nbclient.NotebookClient(
-            nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+            nb,
+            timeout=3600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(folder)}},
+            record_timing=False,  # no timestamps in the stored file
         )
         client.execute()
     finally:
+        os.environ.pop("MPLBACKEND", None)
         os.environ.update(saved)
     return nb
 
