@@ -45,14 +45,16 @@ def _text(nb) -> str:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_stored_notebook_is_executed(path):
     # opened in a browser or on a code host, a notebook shows its numbers and figures: every
-    # code cell was run, in order, without error, and the setup cell is collapsed
+    # code cell was run, in order, without error, something is shown beyond text, and the
+    # setup cell is collapsed
     nb = nbformat.read(path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]
     counts = [c.get("execution_count") for c in cells]
     assert None not in counts, f"{path.name}: cells never run; regenerate with make notebooks"
     assert counts == sorted(counts)
     assert not [o for c in cells for o in c.outputs if o.get("output_type") == "error"]
-    assert any("image/png" in o.get("data", {}) for c in cells for o in c.outputs)
+    rich = ("image/png", "image/gif", "text/html")  # a figure, an animation, the explorer
+    assert any(k in o.get("data", {}) for c in cells for o in c.outputs for k in rich)
     assert cells[0].metadata.get("jupyter", {}).get("source_hidden") is True
     assert "hide-input" in cells[0].metadata.get("tags", [])
     # the stored run is at the default settings, and printed the same key results
