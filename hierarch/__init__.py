@@ -55,11 +55,14 @@ from hierarch.frontends.normal_means import normal_means  # noqa: E402
 from hierarch.report.anova import anova  # noqa: E402
 from hierarch.report.binomial import new_group, population, shrinkage, tau_summary  # noqa: E402
 from hierarch.report.compare import compare  # noqa: E402
+from hierarch.report.crossval import ParetoKWarning, loo_compare  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DataWarning",
+    "ParetoKWarning",
+    "loo_compare",
     "explore",
     "from_engine",
     "BayesFit",

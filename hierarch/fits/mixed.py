@@ -23,7 +23,9 @@ from hierarch.freq.inference import (
 )
 from hierarch.freq.lmm import LMMFit, varcorr_table
 from hierarch.freq.profile import profile_glmm, profile_lmm
+from hierarch.report import crossval
 from hierarch.report import mixed as report_mixed
+from hierarch.report.r2 import r2 as _r2
 from hierarch.report.tau import TauSummary, tau_from_draws, tau_from_estimate
 
 __all__ = ["GLMMMLFit", "MixedBayesFit", "MixedMLFit"]
@@ -81,6 +83,11 @@ class _MixedReports:
     def loo(self):
         """PSIS-LOO via ArviZ (see :func:`report_mixed.loo`)."""
         return report_mixed.loo(self)
+
+    def r2(self, prob: float | None = None) -> pd.DataFrame:
+        """Marginal and conditional R-squared: Nakagawa and Schielzeth's for ML fits, the
+        Bayesian R2 for Bayesian fits (see :func:`hierarch.report.r2.r2`)."""
+        return _r2(self, prob)
 
     def coefficients(self, factor: str | None = None, scale: str = "link") -> pd.DataFrame:
         """Per-group coefficients with intervals (see :func:`report_mixed.coefficients`)."""
@@ -819,6 +826,11 @@ class MixedBayesFit(_MixedReports, BayesFit):
     @property
     def block_names(self) -> list[str]:
         return [b["name"] for b in self.spec["blocks"]]
+
+    def logo(self, factor: str | None = None):
+        """Leave-one-group-out cross-validation without refits (see
+        :func:`hierarch.report.crossval.logo`)."""
+        return crossval.logo(self, factor)
 
     def _check_names(self) -> list[str]:
         names = ["beta", *get_family(self.spec["family"]).extra]

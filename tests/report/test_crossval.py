@@ -1,0 +1,191 @@
+"""Leave-one-group-out cross-validation and LOO model comparison (issue 15, item 3).
+
+Tolerances:
+- the Gaussian per-group marginal log-likelihood (Woodbury, vectorized over draws) equals
+  SciPy's multivariate normal density with the dense covariance to 1e-9 relative (both are
+  double precision; the values are about -20);
+- leave-one-group-out against brute-force refits without the group: within 3 combined Monte
+  Carlo standard errors (delta method on ``log mean p``; the PSIS one from the smoothed
+  weights, both inflated by ``draws / ESS`` of the likelihood values).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import hierarch
+from hierarch.report import crossval
+from hierarch.report.mixed import _draws
+
+KW = dict(draws=500, tune=500, chains=2, progressbar=False)
+
+
+def _dense_group_logpdf(fit, factor: str, j: int, s: int) -> float:
+    """``log p(y_j | phi_s)`` by SciPy with the dense covariance of group ``j`` of
+    ``factor``: the other factors' effects at their draws."""
+    pf = fit.model.parsed
+    d = _draws(fit)
+    idx = [i for i, b in enumerate(pf.blocks) if b.factor == factor]
+    rows = pf.blocks[idx[0]].codes == j
+    mean = pf.X[rows] @ d.beta[s] + pf.offset_or_zero[rows]
+    V = d.sigma[s] ** 2 * np.eye(rows.sum())
+    for i, b in enumerate(pf.blocks):
+        if i in idx:
+            C = d.chol[i][s] @ d.chol[i][s].T
+            V = V + b.Z[rows] @ C @ b.Z[rows].T
+        else:
+            mean = mean + (d.ranef[i][s][b.codes[rows]] * b.Z[rows]).sum(-1)
+    return float(stats.multivariate_normal(mean, V).logpdf(pf.y[rows]))
+
+
+def test_gaussian_group_marginal_equals_the_dense_density(pigs_bayes):
+    ll, labels, how = crossval.group_loglik(pigs_bayes)
+    assert how == "integrated" and ll.shape[-1] == len(labels) == 48
+    flat = ll.reshape(-1, 48)
+    for s in (0, 1234, flat.shape[0] - 1):
+        for j in (0, 17, 47):
+            ref = _dense_group_logpdf(pigs_bayes, "id", j, s)
+            assert flat[s, j] == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def crossed_fit(seed):
+    """Two factors, one with two blocks ((1 | g) + (0 + x | g)) and one crossed with it."""
+    rng = np.random.default_rng(3)
+    n = 120
+    g = rng.integers(0, 10, n)
+    h = rng.integers(0, 6, n)
+    x = rng.normal(size=n)
+    y = 1 + 0.5 * x + rng.normal(0, 0.8, 10)[g] + 0.3 * rng.normal(size=10)[g] * x
+    y = y + rng.normal(0, 0.5, 6)[h] + rng.normal(0, 1, n)
+    df = pd.DataFrame({"y": y, "x": x, "g": g.astype(str), "h": h.astype(str)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", hierarch.ConvergenceWarning)
+        return hierarch.model("y ~ x + (1 | g) + (0 + x | g) + (1 | h)", df).fit(
+            random_seed=seed, marginalize=False, **KW
+        )
+
+
+def test_group_marginal_with_several_blocks_and_crossed_factors(crossed_fit):
+    for factor in ("g", "h"):
+        ll, labels, _ = crossval.group_loglik(crossed_fit, factor)
+        flat = ll.reshape(-1, len(labels))
+        for s in (0, 321, 999):
+            for j in (0, len(labels) - 1):
+                ref = _dense_group_logpdf(crossed_fit, factor, j, s)
+                assert flat[s, j] == pytest.approx(ref, rel=1e-9)
+    with warnings.catch_warnings():  # 6 groups of 20 rows: each one moves sd_h (k > 0.7)
+        warnings.simplefilter("ignore", hierarch.ParetoKWarning)
+        cv = crossed_fit.logo("h")
+    assert cv.factor == "h" and cv.loo_i.sizes["group"] == 6
+    assert np.isfinite(float(cv.elpd_loo))
+
+
+def _brute_force(refit, y_rows: np.ndarray, Z_rows: np.ndarray, X_rows: np.ndarray):
+    """``log mean_s p(y_j | phi_s)`` over a refit's draws and its Monte Carlo SE (delta
+    method, the ESS of the likelihood values)."""
+    post = refit.idata.posterior
+    beta = post["beta"].values.reshape(-1, X_rows.shape[1])
+    sigma = post["sigma"].values.ravel()
+    tau = post["sd_g"].values.reshape(-1)
+    mean = beta @ X_rows.T
+    ll = np.array(
+        [
+            stats.multivariate_normal(
+                mean[s], sigma[s] ** 2 * np.eye(len(y_rows)) + tau[s] ** 2 * Z_rows @ Z_rows.T
+            ).logpdf(y_rows)
+            for s in range(len(sigma))
+        ]
+    )
+    p = np.exp(ll - ll.max())
+    ess = float(az.ess(p.reshape(post.sizes["chain"], -1)))
+    return np.log(p.mean()) + ll.max(), p.std() / p.mean() / np.sqrt(ess)
+
+
+def _psis_mcse(fit, ll_j: np.ndarray) -> float:
+    """Monte Carlo SE of one group's PSIS estimate: the smoothed, normalized weights' variance
+    of the ratio estimate, inflated by draws / ESS of the likelihood values."""
+    lw, _ = az.psislw(-ll_j.ravel())
+    w = np.exp(lw)
+    p = np.exp(ll_j.ravel() - ll_j.max())
+    est = (w * p).sum()
+    ess = float(az.ess(p.reshape(ll_j.shape)))
+    return float(np.sqrt((w**2 * (p / est - 1) ** 2).sum() * ll_j.size / ess))
+
+
+@pytest.mark.statistical
+def test_logo_equals_brute_force_refits_on_a_random_intercept_model(seed):
+    rng = np.random.default_rng(11)
+    J, n = 8, 6
+    g = np.repeat(np.arange(J), n)
+    x = rng.normal(size=J * n)
+    y = 2 + 0.7 * x + rng.normal(0, 1.0, J)[g] + rng.normal(0, 0.8, J * n)
+    df = pd.DataFrame({"y": y, "x": x, "g": [f"g{k}" for k in g]})
+    m = hierarch.model("y ~ x + (1 | g)", df)
+    fit = m.fit(random_seed=seed, **KW)
+    cv = fit.logo()
+    assert cv.method == "integrated"
+    assert float(cv.pareto_k.max()) < crossval.K_THRESHOLD
+    ll, labels, _ = crossval.group_loglik(fit)
+    total, total_brute, var = 0.0, 0.0, 0.0
+    for j in (0, 3, 7):
+        rows = g == j
+        refit = hierarch.model("y ~ x + (1 | g)", df[~rows]).fit(random_seed=seed + j, **KW)
+        X_rows = np.column_stack([np.ones(rows.sum()), x[rows]])
+        brute, se_b = _brute_force(refit, y[rows], np.ones((rows.sum(), 1)), X_rows)
+        est = float(cv.loo_i.sel(group=labels[j]))
+        se_p = _psis_mcse(fit, ll[..., j])
+        assert abs(est - brute) <= 3 * np.hypot(se_b, se_p), (j, est, brute, se_b, se_p)
+        total, total_brute, var = total + est, total_brute + brute, var + se_b**2 + se_p**2
+    assert abs(total - total_brute) <= 3 * np.sqrt(var)
+
+
+def test_non_gaussian_logo_sums_the_rows_given_the_drawn_effects(seed):
+    cbpp = hierarch.load_dataset("cbpp")
+    m = hierarch.model("incidence | trials(size) ~ period + (1 | herd)", cbpp, family="binomial")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", hierarch.ConvergenceWarning)
+        fit = m.fit(random_seed=seed, **KW)
+    ll, labels, how = crossval.group_loglik(fit)
+    assert how == "conditional" and len(labels) == 15
+    rows = crossval.pointwise_loglik(fit)
+    codes = m.parsed.blocks[0].codes
+    for j in (0, 9):
+        np.testing.assert_allclose(ll[..., j], rows[..., codes == j].sum(-1), rtol=1e-12)
+    with pytest.MonkeyPatch.context() as mp:  # every group flagged: the message names them
+        mp.setattr(crossval, "K_THRESHOLD", -np.inf)
+        with pytest.warns(hierarch.ParetoKWarning, match=r"15 of 15 groups \(1, 2, 3,"):
+            fit.logo()
+
+
+def test_loo_compare_ranks_the_models_and_checks_its_input(pigs_bayes, pigs_reml, seed):
+    pigs = hierarch.load_dataset("pigs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", hierarch.ConvergenceWarning)
+        a = hierarch.model("weight ~ week + (1 | id)", pigs).fit(random_seed=seed, **KW)
+    table = hierarch.loo_compare({"intercepts": a, "slopes": pigs_bayes}, by="id")
+    # random slopes predict a new pig's growth far better (elpd difference ~150, se ~25)
+    assert list(table.index) == ["slopes", "intercepts"]
+    assert table.loc["intercepts", "elpd_diff"] > 3 * table.loc["intercepts", "dse"]
+    assert table.attrs["by"] == "id"
+    with pytest.warns(hierarch.ParetoKWarning, match="rows"):  # row-wise LOO of pigs
+        rows = hierarch.loo_compare([a, pigs_bayes])
+    assert set(rows.index) == {"weight ~ week + (1 | id)", "weight ~ week + (week | id)"}
+    with pytest.raises(ValueError, match="at least two fits"):
+        hierarch.loo_compare({"a": a})
+    with pytest.raises(ValueError, match="'ml' is a reml fit"):
+        hierarch.loo_compare({"bayes": a, "ml": pigs_reml})
+    with pytest.raises(ValueError, match="no random effects by 'week'"):
+        hierarch.loo_compare({"a": a, "b": pigs_bayes}, by="week")
+    other = pigs.assign(weight=pigs["weight"] + 1.0)
+    b = hierarch.model("weight ~ week + (1 | id)", other).fit(random_seed=seed, **KW)
+    with pytest.raises(ValueError, match="not fitted to the same response"):
+        hierarch.loo_compare({"a": a, "b": b})
+    with pytest.raises(ValueError, match="needs a Bayesian fit"):
+        crossval.logo(pigs_reml)
