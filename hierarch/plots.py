@@ -28,6 +28,7 @@ __all__ = [
     "plot_hyperparameters",
     "plot_population",
     "plot_ppc",
+    "plot_ppc_groups",
     "plot_shrinkage",
     "plot_shrinkage_2d",
     "plot_tau",
@@ -453,16 +454,19 @@ def plot_hyperparameters(draws: pd.DataFrame, axes=None):
 
 
 def plot_ppc(replicates: pd.DataFrame, ax: Axes | None = None, *, max_lines: int = 50) -> Axes:
-    """Observed response distribution against posterior predictive replicates.
+    """Observed response distribution against posterior (or prior) predictive replicates.
 
     Parameters
     ----------
     replicates : DataFrame
-        :func:`hierarch.report.mixed.ppc`.
+        :func:`hierarch.report.mixed.ppc`, or a model's ``prior_predictive()``
+        (``attrs["kind"] == "prior"``): then the axis spans the central 98% of the replicates
+        and the data, however far the priors reach.
     """
     ax = _ax(ax)
     obs = replicates["observed"].to_numpy()
     reps = [c for c in replicates.columns if c.startswith("rep_")][:max_lines]
+    kind = replicates.attrs.get("kind", "posterior")
     discrete = replicates.attrs.get("family") in (
         "bernoulli",
         "binomial",
@@ -472,6 +476,11 @@ def plot_ppc(replicates: pd.DataFrame, ax: Axes | None = None, *, max_lines: int
     if discrete:
         top = int(np.quantile(replicates[reps + ["observed"]].to_numpy(), 0.995)) + 1
         bins = np.arange(-0.5, top + 1.5)
+    elif kind == "prior":
+        allv = replicates[reps].to_numpy()
+        lo = min(np.quantile(allv, 0.01), obs.min())
+        hi = max(np.quantile(allv, 0.99), obs.max())
+        bins = np.linspace(lo, hi, 60)
     else:
         allv = replicates[reps + ["observed"]].to_numpy()
         bins = np.linspace(np.quantile(allv, 0.001), np.quantile(allv, 0.999), 40)
@@ -481,11 +490,40 @@ def plot_ppc(replicates: pd.DataFrame, ax: Axes | None = None, *, max_lines: int
         ax.plot(centres, h, color="C0", alpha=0.15, lw=0.8)
     h, _ = np.histogram(obs, bins=bins, density=True)
     ax.plot(centres, h, color="k", lw=2, label="observed")
-    ax.plot([], [], color="C0", alpha=0.6, label=f"{len(reps)} posterior predictive replicates")
+    ax.plot([], [], color="C0", alpha=0.6, label=f"{len(reps)} {kind} predictive replicates")
     ax.set_xlabel("response")
     ax.set_ylabel("density")
-    ax.set_title("Posterior predictive check")
+    ax.set_title(f"{kind.capitalize()} predictive check")
     ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_ppc_groups(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Each group's observed statistic against the interval of its replicates.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`hierarch.report.mixed.ppc_groups`. Groups outside their interval are drawn in
+        red.
+    """
+    ax = _ax(ax)
+    y = np.arange(len(table))
+    out = (table["observed"] < table["lower"]) | (table["observed"] > table["upper"])
+    ax.hlines(y, table["lower"], table["upper"], color="C0", lw=2, alpha=0.6)
+    ax.plot(table["replicated"], y, "|", color="C0", ms=8)
+    ax.scatter(table["observed"], y, color=np.where(out, "C3", "k"), s=14, zorder=3)
+    ax.set_yticks(y, [str(g) for g in table["group"]], fontsize="small")
+    ax.set_ylabel(table.attrs.get("factor", "group"))
+    stat = table.attrs.get("stat", "mean")
+    ax.set_xlabel(f"{stat} of the group's response")
+    pct = round(100 * table.attrs.get("prob", 0.95))
+    ax.set_title(
+        f"Posterior predictive check by group: {int(out.sum())} of {len(table)} outside {pct}%"
+    )
+    ax.scatter([], [], color="k", s=14, label="observed")
+    ax.plot([], [], color="C0", lw=2, alpha=0.6, label=f"replicates, central {pct}%")
+    ax.legend(fontsize="small", frameon=False, loc="best")
     return ax
 
 

@@ -563,7 +563,11 @@ def _logit_binomial(pm, eta, y, trials, dims):
         eta,
         trials,
         log_binom,
-        dist=lambda eta, n, lb, size: pm.Binomial.dist(n=n, logit_p=eta, size=size),
+        # the trials are data of dtype float: forward draws (prior / posterior predictive)
+        # need them as integers
+        dist=lambda eta, n, lb, size: pm.Binomial.dist(
+            n=pt.cast(pt.round(n), "int64"), logit_p=eta, size=size
+        ),
         logp=lambda value, eta, n, lb: lb + value * eta - n * pt.softplus(eta),
         observed=y,
         dims=dims,

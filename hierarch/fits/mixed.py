@@ -43,6 +43,17 @@ class _MixedReports:
         """Posterior predictive replicates (see :func:`report_mixed.ppc`)."""
         return report_mixed.ppc(self, n_draws, random_seed)
 
+    def ppc_groups(
+        self,
+        factor: str | None = None,
+        stat: str = "mean",
+        n_draws: int = 200,
+        prob: float | None = None,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Posterior predictive check per group (see :func:`report_mixed.ppc_groups`)."""
+        return report_mixed.ppc_groups(self, factor, stat, n_draws, prob, random_seed)
+
     def fitted(self) -> pd.Series:
         """Fitted mean of every row given the group effects (lme4's ``fitted()``; see
         :func:`report_mixed.fitted_values`)."""

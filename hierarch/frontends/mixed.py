@@ -49,6 +49,45 @@ class Model(ModelSpec):
         (:func:`hierarch.bayes.graphs.build_marginal`)."""
         return graphs.build_marginal(self)
 
+    def prior_predictive(self, draws: int = 200, random_seed: int | None = None) -> pd.DataFrame:
+        """Data sets simulated from the priors alone, beside the observed response: do the
+        priors allow the data, and do they rule out what cannot happen?
+
+        Parameters
+        ----------
+        draws : int
+            Number of replicated data sets.
+        random_seed : int, optional
+            Seed of the draws: the same seed, the same replicates.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per replicate (``rep_0`` ...) and ``observed``, one row per data row (per
+            cell of alike rows for binomial models that aggregate them), as
+            :meth:`hierarch.fits.mixed.MixedBayesFit.ppc`; ``attrs["kind"] == "prior"``. Draw it
+            with :func:`hierarch.plots.plot_ppc`.
+
+        Examples
+        --------
+        >>> import hierarch
+        >>> m = hierarch.model("weight ~ week + (week | id)", hierarch.load_dataset("pigs"))
+        >>> reps = m.prior_predictive(draws=100, random_seed=1)
+        >>> reps.shape, reps.attrs["kind"]
+        ((432, 101), 'prior')
+        """
+        from hierarch.bayes.prior_predictive import prior_predictive
+
+        settings = SamplerSettings(draws=draws, random_seed=random_seed)
+        rep, observed = prior_predictive(
+            self, self.parameterization, settings.draws, settings.random_seed
+        )
+        out = pd.DataFrame(rep.T, columns=[f"rep_{i}" for i in range(rep.shape[0])])
+        out["observed"] = observed
+        out.attrs["family"] = self.family
+        out.attrs["kind"] = "prior"
+        return out
+
     # ------------------------------------------------------------------ fitting
     def fit(
         self,

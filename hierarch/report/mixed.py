@@ -874,6 +874,82 @@ def ppc(fit, n_draws: int = 200, random_seed: int | None = None) -> pd.DataFrame
     out = pd.DataFrame(rep.T, columns=[f"rep_{i}" for i in range(rep.shape[0])])
     out["observed"] = model.parsed.y
     out.attrs["family"] = fam
+    out.attrs["kind"] = "posterior"
+    return out
+
+
+_GROUP_STATS = {
+    "mean": lambda v, g, J: np.bincount(g, v, J) / np.bincount(g, minlength=J),
+    "sd": lambda v, g, J: np.sqrt(
+        np.clip(
+            np.bincount(g, v**2, J) / np.bincount(g, minlength=J)
+            - (np.bincount(g, v, J) / np.bincount(g, minlength=J)) ** 2,
+            0,
+            None,
+        )
+    ),
+    "max": lambda v, g, J: np.array([v[g == j].max() for j in range(J)]),
+    "min": lambda v, g, J: np.array([v[g == j].min() for j in range(J)]),
+}
+
+
+def ppc_groups(
+    fit,
+    factor: str | None = None,
+    stat: str = "mean",
+    n_draws: int = 200,
+    prob: float | None = None,
+    random_seed: int | None = None,
+) -> pd.DataFrame:
+    """Posterior predictive check per group: a statistic of each group's rows, observed
+    against its replicates.
+
+    Parameters
+    ----------
+    fit : MixedBayesFit
+        A Bayesian fit.
+    factor : str, optional
+        Grouping factor (default: the first).
+    stat : {"mean", "sd", "max", "min"}
+        The statistic of a group's response values (``sd`` with denominator ``n``).
+    n_draws : int
+        Replicated data sets (:func:`ppc`).
+    prob : float, optional
+        Central interval of the replicated statistic (default: the fit's level).
+
+    Returns
+    -------
+    DataFrame
+        One row per group: ``group``, ``n``, ``observed``, ``replicated`` (mean of the
+        replicates), ``lower``, ``upper`` and ``p`` (the posterior predictive p-value
+        ``P(T_rep >= T_obs)``; near 0 or 1, the model misses that group). ``attrs``: ``stat``,
+        ``factor``. Drawn by :func:`hierarch.plots.plot_ppc_groups`.
+    """
+    if stat not in _GROUP_STATS:
+        raise ValueError(f"stat must be one of {', '.join(_GROUP_STATS)}, got {stat!r}")
+    model = fit.model
+    factor, idx = _factor_blocks(model, factor)
+    blk = model.parsed.blocks[idx[0]]
+    reps = ppc(fit, n_draws, random_seed)
+    J, codes = blk.n_levels, blk.codes
+    f = _GROUP_STATS[stat]
+    obs = f(reps["observed"].to_numpy(float), codes, J)
+    cols = [c for c in reps.columns if c.startswith("rep_")]
+    rep = np.array([f(reps[c].to_numpy(float), codes, J) for c in cols])  # (draws, J)
+    level = fit.conf_level if prob is None else float(prob)
+    lo, hi = _interval(rep, level)
+    out = pd.DataFrame(
+        {
+            "group": blk.levels,
+            "n": np.bincount(codes, minlength=J),
+            "observed": obs,
+            "replicated": rep.mean(0),
+            "lower": lo,
+            "upper": hi,
+            "p": (rep >= obs[None]).mean(0),
+        }
+    )
+    out.attrs.update(stat=stat, factor=factor, prob=level)
     return out
 
 
