@@ -52,6 +52,7 @@ from hierarch.frontends.engines import from_engine  # noqa: E402
 from hierarch.frontends.explore import explore  # noqa: E402
 from hierarch.frontends.mixed import Model, model  # noqa: E402
 from hierarch.frontends.normal_means import normal_means  # noqa: E402
+from hierarch.frontends.sbc import sbc  # noqa: E402
 from hierarch.report.anova import anova  # noqa: E402
 from hierarch.report.binomial import new_group, population, shrinkage, tau_summary  # noqa: E402
 from hierarch.report.compare import compare  # noqa: E402
@@ -63,6 +64,7 @@ __all__ = [
     "DataWarning",
     "ParetoKWarning",
     "loo_compare",
+    "sbc",
     "explore",
     "from_engine",
     "BayesFit",

@@ -29,6 +29,7 @@ __all__ = [
     "plot_population",
     "plot_ppc",
     "plot_ppc_groups",
+    "plot_sbc_ranks",
     "plot_shrinkage",
     "plot_shrinkage_2d",
     "plot_tau",
@@ -525,6 +526,37 @@ def plot_ppc_groups(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.plot([], [], color="C0", lw=2, alpha=0.6, label=f"replicates, central {pct}%")
     ax.legend(fontsize="small", frameon=False, loc="best")
     return ax
+
+
+def plot_sbc_ranks(histogram: pd.DataFrame, axes=None):
+    """Rank histograms of a simulation-based calibration run, one panel per parameter, with
+    the count expected under uniform ranks and its central 99% band.
+
+    Parameters
+    ----------
+    histogram : DataFrame
+        :func:`hierarch.report.sbc.rank_histogram` (``result.ranks``, ``result.L``).
+    """
+    import matplotlib.pyplot as plt
+
+    cols = list(histogram.columns)
+    if axes is None:
+        ncol = min(3, len(cols))
+        nrow = -(-len(cols) // ncol)
+        _, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False)
+    flat = np.ravel(axes)
+    lo, hi = histogram.attrs["band"]
+    bins = np.arange(len(histogram))
+    for ax, c in zip(flat, cols, strict=False):
+        ax.axhspan(lo, hi, color="0.85", zorder=0)
+        ax.axhline(histogram.attrs["expected"], color="0.4", lw=1)
+        ax.bar(bins, histogram[c], width=0.9, color="C0")
+        ax.set_title(c, fontsize="small")
+        ax.set_xlabel("rank bin")
+    for ax in flat[len(cols) :]:
+        ax.set_visible(False)
+    flat[0].set_ylabel("simulations")
+    return axes
 
 
 @dataclass
