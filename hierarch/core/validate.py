@@ -55,7 +55,7 @@ NA_ACTIONS = ("error", "drop")
 
 
 def drop_incomplete(
-    data: pd.DataFrame, columns: Sequence[str], na_action: str = "error"
+    data: pd.DataFrame, columns: Sequence[str], na_action: str = "error", stacklevel: int = 4
 ) -> tuple[pd.DataFrame, pd.Index]:
     """Apply ``na_action`` to the rows with a missing value in ``columns``.
 
@@ -82,7 +82,7 @@ def drop_incomplete(
         f"na_action='drop': dropped {int(mask.sum())} of {len(data)} rows with missing "
         f"values ({per_column}): {_rows(data.index, mask)}",
         DataWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
     return data.loc[~mask], data.index[mask]
 
@@ -92,7 +92,8 @@ def no_missing(data: pd.DataFrame, column: str) -> None:
     if mask.any():
         raise ValueError(
             f"column {column!r} has missing values (NaN) in {_rows(data.index, mask)}; "
-            "remove or impute these rows before fitting (hierarch does not drop rows silently)"
+            "remove or impute these rows, or pass na_action='drop' to drop them with a warning "
+            "(hierarch never drops rows silently)"
         )
 
 

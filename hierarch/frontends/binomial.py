@@ -93,6 +93,7 @@ def binomial_model(
     sampler: str = "auto",
     random_seed: int | None = None,
     progressbar: bool | None = None,
+    na_action: str = "error",
 ):
     """Binomial model for grouped counts: pooled, unpooled or multilevel.
 
@@ -103,7 +104,9 @@ def binomial_model(
     group : str, optional
         Grouping column.  Without it all rows are pooled into one probability.
     data : pandas.DataFrame
-        The data.  Rows are never dropped: bad values raise ``ValueError``.
+        The data.  Bad values raise ``ValueError`` naming the column and rows; with
+        ``na_action="drop"`` rows missing a value in the model's columns are dropped first,
+        with a :class:`hierarch.DataWarning` saying how many and which.
     multilevel : bool
         With ``group``: partial pooling through a normal random intercept on the log-odds.
     conf_level : float
@@ -117,6 +120,8 @@ def binomial_model(
     priors : dict, optional
         Bayesian only: priors overriding :data:`DEFAULT_PRIORS` by parameter name, e.g.
         ``{"tau": hierarch.Prior("Exponential", lam=1)}``.
+    na_action : {"error", "drop"}
+        See ``data``.
     draws, tune, chains, target_accept, sampler, random_seed, progressbar
         Bayesian only: NUTS settings (see :class:`~hierarch.bayes.sampling.SamplerSettings`).
 
@@ -145,6 +150,7 @@ def binomial_model(
         raise ValueError(f"method must be 'ml' or 'bayes', got {method!r}")
     cols = [successes, trials] + ([group] if group is not None else [])
     v.require_columns(data, cols, {successes: "successes", trials: "trials", group: "group"})
+    data, _ = v.drop_incomplete(data, cols, na_action, stacklevel=3)
     if multilevel and group is None:
         raise ValueError("multilevel=True needs a grouping column: pass group='...'")
     m, n = v.binomial_counts(data, successes, trials)

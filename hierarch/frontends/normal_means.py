@@ -40,6 +40,7 @@ def normal_means(
     sampler: str = "auto",
     random_seed: int | None = None,
     progressbar: bool | None = None,
+    na_action: str = "error",
 ):
     """Hierarchy of group estimates with known standard errors (the eight-schools shape).
 
@@ -64,6 +65,9 @@ def normal_means(
     draws, tune, chains, target_accept, sampler, random_seed, progressbar
         NUTS settings (Bayesian only; ``target_accept`` defaults to 0.95 since few groups
         make a funnel likely).
+    na_action : {"error", "drop"}
+        Rows missing the estimate, SE or group: a clear error (default), or dropped with a
+        :class:`hierarch.DataWarning` saying how many and which.
 
     Examples
     --------
@@ -78,6 +82,7 @@ def normal_means(
     data = v.require_dataframe(data)
     conf_level = v.conf_level(conf_level)
     v.require_columns(data, [estimate, se, group], {estimate: "estimate", se: "se", group: "group"})
+    data, _ = v.drop_incomplete(data, [estimate, se, group], na_action, stacklevel=3)
     for col in (estimate, se):
         v.no_missing(data, col)
         x = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)

@@ -72,3 +72,33 @@ def test_formula_columns():
     data = pd.DataFrame(columns=["y", "x", "x2", "g", "t", "other"])
     cols = formula_columns("y ~ x + offset(log(t)) + (x | g)", data)
     assert cols == ["y", "x", "g", "t"]
+
+
+def test_keyword_front_ends_drop_incomplete_rows_on_request():
+    """Issue 15: binomial_model and normal_means take na_action too; the default error says so."""
+    rats = hierarch.load_dataset("rats").copy()
+    rats.loc[[4, 9], "m"] = np.nan
+    with pytest.raises(ValueError, match=r"'m' has missing values.*na_action='drop'"):
+        hierarch.binomial_model("m", "n", group="batch", data=rats, multilevel=True)
+    with pytest.warns(hierarch.DataWarning, match=r"dropped 2 of 71 rows.*'m' 2.*4, 9"):
+        fit = hierarch.binomial_model(
+            "m", "n", group="batch", data=rats, multilevel=True, na_action="drop"
+        )
+    complete = hierarch.binomial_model(
+        "m", "n", group="batch", data=rats.dropna(subset=["m"]), multilevel=True
+    )
+    assert float(fit.tau()) == pytest.approx(float(complete.tau()), rel=1e-8)
+    schools = pd.DataFrame(
+        {
+            "school": list("ABCDEFGH"),
+            "effect": [28, 8, -3, 7, -1, 1, 18, np.nan],
+            "se": [15, 10, 16, 11, 9, 11, 10, 18],
+        }
+    )
+    with pytest.raises(ValueError, match="na_action='drop'"):
+        hierarch.normal_means("effect", "se", "school", schools)
+    with pytest.warns(hierarch.DataWarning, match="dropped 1 of 8 rows"):
+        fit = hierarch.normal_means("effect", "se", "school", schools, na_action="drop")
+    assert len(fit.estimates) == 7
+    with pytest.raises(ValueError, match="na_action must be 'error' or 'drop'"):
+        hierarch.normal_means("effect", "se", "school", schools, na_action="omit")
