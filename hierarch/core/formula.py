@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hierarch.core import splines as _splines
+
 __all__ = ["FormulaError", "ParsedFormula", "REBlock", "parse_formula", "split_formula"]
 
 _FUNCTIONS = {
@@ -37,6 +39,9 @@ _FUNCTIONS = {
     "center",
     "standardize",
     "poly",  # orthogonal polynomials, as R's poly(x, k)
+    "bs",  # B-splines, as R's splines::bs (hierarch.core.splines)
+    "ns",  # natural cubic splines, as R's splines::ns
+    "c",  # a list of values, as R's c(): bs(x, knots=c(40, 60))
     "I",  # arithmetic inside a term, as R's I(): I(x^2) (R's ^ is read as a power)
 }
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -47,6 +52,10 @@ _NAMESPACE = {
     "exp": np.exp,
     "sqrt": np.sqrt,
     "abs": np.abs,
+    "c": lambda *values: np.asarray(values, dtype=float),
+    "TRUE": True,  # R's spelling: bs(x, df=4, intercept=TRUE)
+    "FALSE": False,
+    **_splines.NAMESPACE,
 }
 _IDENT = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 
@@ -266,8 +275,17 @@ def _check_names(text: str, data: pd.DataFrame, where: str) -> None:
                     f"{', '.join(sorted(_FUNCTIONS))}"
                 )
             continue
-        if re.fullmatch(r"[0-9.]+", name) or name in ("True", "False", "Sum", "Treatment"):
+        if re.fullmatch(r"[0-9.]+", name) or name in (
+            "True",
+            "False",
+            "TRUE",
+            "FALSE",
+            "Sum",
+            "Treatment",
+        ):
             continue  # numbers, booleans, contrasts named bare: C(x, Sum)
+        if after.startswith("=") and not after.startswith("=="):
+            continue  # a keyword argument's name: bs(x, df=4)
         if name not in data.columns:
             raise FormulaError(
                 f"formula term {name!r} in {where} is not a column of the data; available "
@@ -295,10 +313,16 @@ def _design(expr: str, data: pd.DataFrame):
     data = _categories_in_order(data)
 
     try:
-        dm = design_matrices(expr, data, na_action="error", extra_namespace=_NAMESPACE)
+        dm = design_matrices(
+            _splines.internal(expr), data, na_action="error", extra_namespace=_NAMESPACE
+        )
     except Exception as err:  # formulae raises several types; re-raise with the term
-        raise FormulaError(f"cannot build the design for {expr!r}: {err}") from err
-    return dm.common.as_dataframe().astype(float), dm.common
+        raise FormulaError(
+            f"cannot build the design for {expr!r}: {_splines.user_name(str(err))}"
+        ) from err
+    frame = dm.common.as_dataframe().astype(float)
+    frame.columns = [_splines.user_name(str(c)) for c in frame.columns]
+    return frame, dm.common
 
 
 _OFFSET = re.compile(r"^offset\((.*)\)$", re.S)

@@ -12,6 +12,7 @@ from hierarch.core.families import get_family, scale_label
 from hierarch.core.formula import ParsedFormula
 from hierarch.core.priors import Prior
 from hierarch.core.spec import ModelSpec, is_observation_level, unique_factors
+from hierarch.core.splines import user_name
 from hierarch.fits.base import BayesFit, MLFitSave, column_array, column_values
 from hierarch.freq.bootstrap import bootstrap, refit, simulate_responses
 from hierarch.freq.inference import (
@@ -136,11 +137,12 @@ def fixed_terms(pf: ParsedFormula) -> dict[str, list[int]]:
     slices = getattr(design, "slices", None) or {}
     terms = getattr(design, "terms", {}) or {}
     out, variables = {}, {}
-    for name, sl in slices.items():
-        if name == "Intercept":
+    for inner, sl in slices.items():
+        if inner == "Intercept":
             continue
+        name = user_name(inner)  # bs(x, df=4), not the transform's internal name
         out[name] = list(range(sl.start, sl.stop))
-        variables[name] = set(getattr(terms.get(name), "var_names", {name}))
+        variables[name] = set(getattr(terms.get(inner), "var_names", {name}))
     for name, v in variables.items():
         inside = [o for o, w in variables.items() if o != name and v < w]
         if inside:

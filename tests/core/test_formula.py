@@ -231,3 +231,64 @@ def test_poly_and_I_terms_match_r():
     np.testing.assert_allclose(new, pf.X[[0, 5, 9]], atol=1e-12)
     with pytest.raises(FormulaError, match=r"cannot have: \^"):
         parse_formula("weight ~ week^2 + (1 | id)", pigs)
+
+
+SPLINE_CALLS = {  # the R script's labels -> (term as a hierarch formula writes it, variable)
+    "bs(weight, df=5)": "bs(weight, df=5)",
+    "bs(weight, df=6, degree=2)": "bs(weight, df=6, degree=2)",
+    "bs(weight, knots=c(40, 60))": "bs(weight, knots=c(40, 60))",
+    "bs(week, df=4, intercept=TRUE)": "bs(week, df=4, intercept=TRUE)",
+    "ns(weight, df=4)": "ns(weight, df=4)",
+    "ns(weight, knots=c(35, 50, 65))": "ns(weight, knots=c(35, 50, 65))",
+    "ns(week, df=3, intercept=TRUE)": "ns(week, df=3, intercept=TRUE)",
+    "ns(week, df=1)": "ns(week, df=1)",
+}
+
+
+def test_spline_terms_match_r_splines():
+    """Issue 15: bs() and ns() give R's splines::bs / splines::ns columns (tolerance 1e-10;
+    seen 5e-15: the same B-spline recursion and QR projection), on the data and on new values
+    inside and beyond the boundary knots (predict(<basis>, newx)); REML fits that use them
+    reproduce lmer (as poly above)."""
+    import json
+    from pathlib import Path
+
+    import hierarch
+
+    ref = json.loads((Path(__file__).parents[1] / "reference" / "terms.json").read_text())
+    pigs = hierarch.load_dataset("pigs")
+    for case in ref["splines"]:
+        term = SPLINE_CALLS[case["label"]]
+        pf = parse_formula(f"week ~ 0 + {term} + (1 | id)", pigs)
+        want = np.column_stack(case["columns"])
+        assert pf.X.shape == want.shape, term
+        np.testing.assert_allclose(pf.X, want, atol=1e-10, err_msg=term)
+        var = term[3:].split(",")[0]
+        other = "week" if var == "weight" else "weight"
+        new = pd.DataFrame({var: case["new"], other: 1.0, "id": 1})
+        np.testing.assert_allclose(
+            pf.new_X(new), np.column_stack(case["predicted"]), atol=1e-10, err_msg=term
+        )
+        assert pf.x_names[0].startswith(term)
+    for key, formula in [
+        ("fit_ns3", "weight ~ ns(week, 3) + (1 | id)"),
+        ("fit_bs4", "weight ~ bs(week, df=4) + (1 | id)"),
+    ]:
+        fit = hierarch.model(formula, pigs).fit(method="reml")
+        np.testing.assert_allclose(fit.lmm.beta, ref[key]["fixef"], rtol=1e-6)
+        assert fit.lmm.criterion == pytest.approx(ref[key]["reml"], abs=1e-5)
+        assert list(fit.anova().index) == [formula.split(" + ")[0].split("~ ")[1]]
+
+
+def test_spline_terms_check_their_arguments():
+    import hierarch
+
+    pigs = hierarch.load_dataset("pigs")
+    with pytest.raises(FormulaError, match=r"bs\(\) needs df= or knots="):
+        parse_formula("weight ~ bs(week) + (1 | id)", pigs)
+    with pytest.raises(FormulaError, match="knots must lie inside the range"):
+        parse_formula("weight ~ ns(week, knots=c(0, 5)) + (1 | id)", pigs)
+    with pytest.raises(FormulaError, match="df must be a whole number >= 3"):
+        parse_formula("weight ~ bs(week, df=2) + (1 | id)", pigs)
+    with pytest.raises(FormulaError, match=r"bs\(\) has no argument 'dof'; it takes df,"):
+        parse_formula("weight ~ bs(week, dof=4) + (1 | id)", pigs)

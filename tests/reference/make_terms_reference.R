@@ -11,9 +11,15 @@
 ##   poly_week_3        poly(week, 3) of every row (columns 1..3), in data order
 ##   fit_poly2          lmer(weight ~ poly(week, 2) + (1 | id)) by REML: fixef, sigma, REML
 ##   fit_I2             lmer(weight ~ week + I(week^2) + (week | id)) by REML: the same
+##   splines            splines::bs / splines::ns bases (columns, in data order) of pigs'
+##                      weight and week for several settings, and predict(<basis>, newx) at
+##                      new values inside and outside the boundary knots
+##   fit_ns3            lmer(weight ~ ns(week, 3) + (1 | id)) by REML
+##   fit_bs4            lmer(weight ~ bs(week, df = 4) + (1 | id)) by REML
 
 suppressPackageStartupMessages({
   library(lme4)
+  library(splines)
   library(jsonlite)
 })
 
@@ -35,12 +41,33 @@ summarise <- function(fit) {
        reml = as.numeric(REMLcrit(fit)))
 }
 p3 <- poly(pigs$week, 3)
+cols <- function(b) lapply(seq_len(ncol(b)), function(j) as.numeric(b[, j]))
+newx <- c(0, 1, 2.5, 5, 7.75, 9, 10.5)
+neww <- c(15, 20, 44.5, 60, 83, 90)
+spline_case <- function(label, basis, newv) {
+  list(label = label, columns = cols(basis), knots = as.numeric(attr(basis, "knots")),
+       boundary = as.numeric(attr(basis, "Boundary.knots")),
+       new = as.numeric(newv), predicted = cols(suppressWarnings(predict(basis, newv))))
+}
+splines_out <- list(
+  spline_case("bs(weight, df=5)", bs(pigs$weight, df = 5), neww),
+  spline_case("bs(weight, df=6, degree=2)", bs(pigs$weight, df = 6, degree = 2), neww),
+  spline_case("bs(weight, knots=c(40, 60))", bs(pigs$weight, knots = c(40, 60)), neww),
+  spline_case("bs(week, df=4, intercept=TRUE)", bs(pigs$week, df = 4, intercept = TRUE), newx),
+  spline_case("ns(weight, df=4)", ns(pigs$weight, df = 4), neww),
+  spline_case("ns(weight, knots=c(35, 50, 65))", ns(pigs$weight, knots = c(35, 50, 65)), neww),
+  spline_case("ns(week, df=3, intercept=TRUE)", ns(pigs$week, df = 3, intercept = TRUE), newx),
+  spline_case("ns(week, df=1)", ns(pigs$week, df = 1), newx)
+)
 out <- list(
   R_version = R.version.string,
   lme4_version = as.character(packageVersion("lme4")),
   poly_week_3 = lapply(1:3, function(j) as.numeric(p3[, j])),
   fit_poly2 = summarise(lmer(weight ~ poly(week, 2) + (1 | id), data = pigs)),
-  fit_I2 = summarise(lmer(weight ~ week + I(week^2) + (week | id), data = pigs))
+  fit_I2 = summarise(lmer(weight ~ week + I(week^2) + (week | id), data = pigs)),
+  splines = splines_out,
+  fit_ns3 = summarise(lmer(weight ~ ns(week, 3) + (1 | id), data = pigs)),
+  fit_bs4 = summarise(lmer(weight ~ bs(week, df = 4) + (1 | id), data = pigs))
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = 15), out_file)
 cat("wrote", out_file, "\n")
