@@ -291,17 +291,18 @@ def _named(fits) -> dict:
 def _same_data(named: dict) -> None:
     first_name, first = next(iter(named.items()))
     for name, f in named.items():
-        if not _is_bayes(f):
-            raise ValueError(
-                f"loo_compare(): {name!r} is a {getattr(f, 'method', type(f).__name__)} fit; "
-                "LOO needs Bayesian fits (fit(method='bayes'))"
-            )
         y0, y = first.model.parsed.y, f.model.parsed.y
         if y.shape != y0.shape or not np.array_equal(y, y0):
             raise ValueError(
                 f"loo_compare(): {name!r} and {first_name!r} were not fitted to the same "
                 f"response values ({y.shape[0]} and {y0.shape[0]} rows): LOO compares models "
                 "of the same data"
+            )
+    for name, f in named.items():
+        if not _is_bayes(f):
+            raise ValueError(
+                f"loo_compare(): {name!r} is a {getattr(f, 'method', type(f).__name__)} fit; "
+                "LOO needs Bayesian fits (fit(method='bayes'))"
             )
 
 

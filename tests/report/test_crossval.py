@@ -134,7 +134,7 @@ def test_logo_equals_brute_force_refits_on_a_random_intercept_model(seed):
     assert float(cv.pareto_k.max()) < crossval.K_THRESHOLD
     ll, labels, _ = crossval.group_loglik(fit)
     total, total_brute, var = 0.0, 0.0, 0.0
-    for j in (0, 3, 7):
+    for j in (0, 7):
         rows = g == j
         m_j = hierarch.model("y ~ x + (1 | g)", df[~rows], priors=fit.model.priors)
         refit = m_j.fit(random_seed=seed + j, **KW)
@@ -223,7 +223,7 @@ def test_loo_compare_ranks_the_models_and_checks_its_input(pigs_bayes, pigs_reml
     with pytest.raises(ValueError, match="no random effects by 'week'"):
         hierarch.loo_compare({"a": a, "b": pigs_bayes}, by="week")
     other = pigs.assign(weight=pigs["weight"] + 1.0)
-    b = hierarch.model("weight ~ week + (1 | id)", other).fit(random_seed=seed, **KW)
+    b = hierarch.model("weight ~ week + (1 | id)", other).fit(method="reml")
     with pytest.raises(ValueError, match="not fitted to the same response"):
         hierarch.loo_compare({"a": a, "b": b})
     with pytest.raises(ValueError, match="needs a Bayesian fit"):
