@@ -566,7 +566,7 @@ def _logit_binomial(pm, eta, y, trials, dims):
         # the trials are data of dtype float: forward draws (prior / posterior predictive)
         # need them as integers
         dist=lambda eta, n, lb, size: pm.Binomial.dist(
-            n=pt.cast(pt.round(n), "int64"), logit_p=eta, size=size
+            n=n if "int" in n.dtype else pt.cast(pt.round(n), "int64"), logit_p=eta, size=size
         ),
         logp=lambda value, eta, n, lb: lb + value * eta - n * pt.softplus(eta),
         observed=y,
