@@ -51,7 +51,7 @@ def choose(spec: ModelSpec, choice: str | dict[str, str]) -> dict[str, str]:
     """
     if choice != "auto":  # an explicit choice, checked as the spec checks it
         return check_parameterization(choice, spec.block_names)
-    if spec.family != "gaussian":
+    if not spec.family_info.data_scale:  # (Student-t: its Gaussian twin's REML fit)
         return glmm_auto_parameterization(spec)
     if spec.known_se is not None:  # one random intercept: alpha_j = tau^2 W_j / (1 + tau^2 W_j)
         fit = fit_known_se(spec.parsed, spec.known_se, reml=True)

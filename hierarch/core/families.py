@@ -124,10 +124,32 @@ class _Family:
 
     name = ""
     dispersion: str | None = None
+    #: the names of every extra parameter, the dispersion first (a family with more than one
+    #: receives ``phi`` as a tuple of their values; with one, as a float)
+    params: tuple[str, ...] = ()
+    #: the extra parameters' values for a first fit of the fixed effects, before any estimate
+    unit_phi: float | tuple[float, ...] = 1.0
     observed = False  # which information enters the Laplace log-determinant
+    #: whether the log-likelihood is concave in the linear predictor (the observed
+    #: information never negative): Newton's method is then safe on its own
+    log_concave = True
 
     def __init__(self, link: str):
         self.link = link
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The Laplace twin's names of the extra parameters (empty when there is none)."""
+        return self.params or ((self.dispersion,) if self.dispersion else ())
+
+    def to_free(self, phi) -> np.ndarray:
+        """The extra parameters on the optimiser's unbounded scale (logs: all are positive)."""
+        return np.log(np.atleast_1d(np.asarray(phi, dtype=float)))
+
+    def from_free(self, z):
+        """Inverse of :meth:`to_free`: a float for one parameter, a tuple for more."""
+        values = np.exp(np.asarray(z, dtype=float))
+        return float(values[0]) if len(self.names) == 1 else tuple(map(float, values))
 
     def loglik(self, y, n, eta, phi):  # pointwise, constants included
         raise NotImplementedError
@@ -341,6 +363,54 @@ class _Beta(_Family):
         return float(np.clip(np.mean(mu * (1 - mu)) / max(v, 1e-8) - 1.0, 0.5, 1e4))
 
 
+class _StudentT(_Family):
+    """Student-t responses with scale ``sigma`` and ``df`` degrees of freedom (glmmTMB's
+    ``t_family``: ``sigma(fit)`` and ``family_params(fit)``); the observed information, as
+    TMB's Laplace uses the exact Hessian (it is negative for rows far out in the tails, where
+    PIRLS takes Fisher-scoring steps with the expected information
+    ``(df + 1) / ((df + 3) sigma^2)``)."""
+
+    name = "student_t"
+    dispersion = "sigma"
+    params = ("sigma", "df")
+    unit_phi = (1.0, 30.0)
+    observed = True
+    log_concave = False
+
+    def loglik(self, y, n, eta, phi):
+        sigma, nu = phi
+        mu = _link(self.link, eta)[0]
+        r2 = ((y - mu) / sigma) ** 2
+        return (
+            special.gammaln((nu + 1) / 2)
+            - special.gammaln(nu / 2)
+            - 0.5 * np.log(nu * np.pi)
+            - np.log(sigma)
+            - (nu + 1) / 2 * np.log1p(r2 / nu)
+        )
+
+    def score_info(self, y, n, eta, phi, observed=False):
+        sigma, nu = phi
+        mu, _, _, d1, d2 = _link(self.link, eta)
+        e = y - mu
+        den = nu * sigma**2 + e**2
+        dl = (nu + 1) * e / den
+        score = dl * d1
+        info = (nu + 1) / ((nu + 3) * sigma**2) * d1**2
+        if observed:
+            d2l = -(nu + 1) * (nu * sigma**2 - e**2) / den**2
+            info = -(d2l * d1**2 + dl * d2)
+        return score, info
+
+    def start_eta(self, y, n):
+        return link_np(self.link, y)
+
+    def start_phi(self, y, n, mu):
+        # the median absolute deviation (robust to the tails the family is for), df = 5
+        mad = 1.4826 * float(np.median(np.abs(y - mu - np.median(y - mu))))
+        return (max(mad, 1e-8 * (float(np.std(y)) + 1e-300)), 5.0)
+
+
 @dataclass(frozen=True)
 class Family:
     """A response family: its links and support."""
@@ -354,9 +424,22 @@ class Family:
     @property
     def laplace_extra(self) -> str | None:
         """The extra parameter's name in the Laplace twin (negative binomial ``k``, gamma
-        ``shape``, beta ``phi``, inverse Gaussian ``lam``); the same parameter as :attr:`extra`
-        (``alpha``, ``shape``, ``kappa``, ``lam``), named as glmer / glmmTMB name it."""
+        ``shape``, beta ``phi``, inverse Gaussian ``lam``, Student-t ``sigma``); the same
+        parameter as :attr:`extra` (``alpha``, ``shape``, ``kappa``, ``lam``, ``sigma``),
+        named as glmer / glmmTMB name it."""
         return None if self.laplace is None else self.laplace.dispersion
+
+    @property
+    def laplace_names(self) -> tuple[str, ...]:
+        """Every extra parameter's name in the Laplace twin, in the order of :attr:`extra`
+        (Student-t: ``sigma``, ``df`` for the Bayesian ``sigma``, ``nu``)."""
+        return () if self.laplace is None else self.laplace(self.links[0]).names
+
+    @property
+    def data_scale(self) -> bool:
+        """Whether the response is modelled on its own scale with a scale parameter
+        ``sigma`` (Gaussian, Student-t): default priors are then scaled by the response's SD."""
+        return self.name in ("gaussian", "student_t")
 
     def rvs(self, rng: np.random.Generator, link: str, eta, trials=None, extra=None):
         """Random responses at linear predictor ``eta`` (``extra``: the extra parameter,
@@ -364,6 +447,11 @@ class Family:
         mu = inverse_link_np(link, eta)
         if self.name == "gaussian":
             return rng.normal(mu, extra)
+        if self.name == "student_t":
+            sigma, nu = extra
+            return mu + sigma * rng.standard_t(nu, size=np.broadcast_shapes(np.shape(mu),
+                                                                            np.shape(sigma),
+                                                                            np.shape(nu)))
         if self.name == "bernoulli":
             return rng.binomial(1, mu)
         if self.name == "binomial":
@@ -383,6 +471,9 @@ class Family:
         mu = inverse_link_np(link, eta)
         if self.name == "gaussian":
             return stats.norm.logpdf(y, mu, extra)
+        if self.name == "student_t":
+            sigma, nu = extra
+            return stats.t.logpdf(y, nu, mu, sigma)
         if self.name == "bernoulli":
             return stats.bernoulli.logpmf(y, mu)
         if self.name == "binomial":
@@ -403,6 +494,11 @@ class Family:
         mu = inverse_link_np(link, eta)
         if self.name == "gaussian":
             return mu, np.broadcast_to(np.asarray(extra, float) ** 2, np.shape(mu))
+        if self.name == "student_t":  # infinite variance for df <= 2
+            sigma, nu = (np.asarray(e, float) for e in extra)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                var = np.where(nu > 2, sigma**2 * nu / np.where(nu > 2, nu - 2, 1.0), np.inf)
+            return mu, np.broadcast_to(var, np.shape(mu))
         if self.name == "bernoulli":
             return mu, mu * (1 - mu)
         if self.name == "binomial":
@@ -482,6 +578,7 @@ class Family:
             scale = float(np.mean(y)) if y is not None and len(y) else 1.0
             return {"lam": Prior("HalfCauchy", beta=scale)}
         return {
+            "student_t": {"nu": Prior("Gamma", alpha=2.0, beta=0.1)},
             "negative_binomial": {"alpha": Prior("Exponential", lam=1.0)},
             "gamma": {"shape": Prior("Exponential", lam=0.1)},
             "beta": {"kappa": Prior("Exponential", lam=0.05)},
@@ -521,6 +618,9 @@ class Family:
             return pm.Binomial("y", n=trials, p=mu, observed=y, dims=dims)
         if self.name == "poisson":
             return pm.Poisson("y", mu=mu, observed=y, dims=dims)
+        if self.name == "student_t":
+            sigma, nu = priors["sigma"].create("sigma"), priors["nu"].create("nu")
+            return pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=y, dims=dims)
         if self.name == "negative_binomial":
             alpha = priors["alpha"].create("alpha")
             return pm.NegativeBinomial("y", mu=mu, alpha=alpha, observed=y, dims=dims)
@@ -578,6 +678,7 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in [
         Family("gaussian", ("identity", "log"), "real", ("sigma",)),
+        Family("student_t", ("identity",), "real", ("sigma", "nu"), _StudentT),
         Family("bernoulli", ("logit", "probit", "cloglog"), "binary", (), _Binomial),
         Family("binomial", ("logit", "probit", "cloglog"), "bounded_count", (), _Binomial),
         Family("poisson", ("log", "identity"), "count", (), _Poisson),

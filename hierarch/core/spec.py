@@ -213,7 +213,9 @@ class ModelSpec:
             if family != "binomial":
                 raise ValueError(f"trials are only used by family 'binomial', not {family!r}")
         self.family_info.validate(self.parsed.y, data.index, self.parsed.response, self.trials)
-        _check_structure(self.parsed, gaussian=family == "gaussian" and self.known_se is None)
+        _check_structure(
+            self.parsed, gaussian=self.family_info.data_scale and self.known_se is None
+        )
         self.block_names = _block_names(self.parsed)
         priors = dict(priors or {})
         if "lkj_eta" in priors and not isinstance(priors["lkj_eta"], Prior):
@@ -285,7 +287,9 @@ class ModelSpec:
         ``Intercept ~ Normal(mean(y), 2.5 s_y)``; each other coefficient
         ``~ Normal(0, 2.5 s_y / s_x)``; ``sigma ~ HalfNormal(s_y)``; the group SD of an
         intercept ``~ HalfNormal(s_y)``, of a slope on ``x`` ``~ HalfNormal(s_y / s_x)``;
-        correlations ``~ LKJ(eta = 2)``.
+        correlations ``~ LKJ(eta = 2)``.  Student-t responses take the same, with
+        ``nu ~ Gamma(2, 0.1)`` for the degrees of freedom (brms's default; Juarez and Steel
+        2010).
 
         Other families put the priors on the link scale, with ``s_y = 1``: the intercept is
         centred on the link of the mean response (``Normal(g(ybar), 2.5)``), coefficients
@@ -294,7 +298,7 @@ class ModelSpec:
         gamma ``shape ~ Exponential(0.1)``, beta ``kappa ~ Exponential(0.05)``.
         """
         pf = self.parsed
-        gaussian = self.family == "gaussian"
+        gaussian = self.family_info.data_scale  # Gaussian or Student-t
         sy = (float(np.std(pf.y, ddof=1)) or 1.0) if gaussian else 1.0
         if self.known_se is not None:  # the spread of the estimates: their SD and their SEs
             sy = float(np.sqrt(np.var(pf.y, ddof=1) + np.mean(self.known_se**2)))

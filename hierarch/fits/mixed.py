@@ -1134,10 +1134,22 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
         return report_mixed.icc(self)
 
     def dispersion(self) -> pd.DataFrame:
-        """The family's extra parameter (negative binomial ``k`` with ``Var = mu + mu^2/k``,
-        gamma shape, beta precision ``phi``); empty for binomial / Poisson."""
-        d = self.glmm.dispersion
-        return pd.DataFrame([{"parameter": d[0], "estimate": d[1]}] if d else [])
+        """The family's extra parameters (negative binomial ``k`` with ``Var = mu + mu^2/k``,
+        gamma shape, beta precision ``phi``, Student-t ``sigma`` and ``df``); empty for
+        binomial / Poisson.  Where the Hessian behind the standard errors includes them
+        (gamma, beta, inverse Gaussian, Student-t, as glmmTMB's) also ``se_log``, the standard
+        error of the log, and the Wald interval on the log scale (``lower``, ``upper``)."""
+        g = self.glmm
+        d = g.dispersion
+        rows = [{"parameter": d[0], "estimate": d[1]}] if d else []
+        rows += [{"parameter": k, "estimate": v} for k, v in g.family_params.items()]
+        out = pd.DataFrame(rows)
+        if rows and g.log_phi_se is not None:  # Wald on the log scale, as glmmTMB's confint
+            z = _z(self.conf_level)
+            out["se_log"] = g.log_phi_se
+            out["lower"] = out["estimate"] * np.exp(-z * g.log_phi_se)
+            out["upper"] = out["estimate"] * np.exp(z * g.log_phi_se)
+        return out
 
     def ranef(self) -> dict[str, pd.DataFrame]:
         """Conditional modes by block with conditional SDs (``se_<effect>``)."""
@@ -1179,6 +1191,7 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
         ]
         extra = (
             [f"{self.model.family} {g.dispersion[0]}: {g.dispersion[1]:.4f}"]
+            + [f"{self.model.family} {k}: {v:.4f}" for k, v in g.family_params.items()]
             if g.dispersion
             else []
         )

@@ -25,8 +25,7 @@ __all__ = ["bootstrap", "bootstrap_fits", "progress", "refit", "simulate_respons
 def _extra(spec: ModelSpec, est):
     if spec.family == "gaussian":
         return est.sigma
-    d = getattr(est, "dispersion", None)
-    return None if d is None else d[1]
+    return getattr(est, "phi", None)  # the family's extra parameter(s), if any
 
 
 def linear_predictors(spec: ModelSpec, est, n: int, rng, use_u: bool = False) -> np.ndarray:

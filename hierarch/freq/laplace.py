@@ -76,7 +76,10 @@ class GLMMFit:
     cov
         Covariance matrix of each block's random effects (``T T'``).
     dispersion
-        ``(name, value)`` of the family's extra parameter, or ``None``.
+        ``(name, value)`` of the family's dispersion parameter, or ``None``.
+    family_params
+        The family's other parameters by name (Student-t: ``{"df": ...}``, glmmTMB's
+        ``family_params``); empty for the others.
     ranef, condvar
         Conditional modes per block, shape (levels, k), and their conditional covariances,
         shape (levels, k, k) (lme4's ``condVar``).
@@ -93,6 +96,7 @@ class GLMMFit:
     theta: np.ndarray
     cov: list[np.ndarray]
     dispersion: tuple[str, float] | None
+    family_params: dict[str, float]
     ranef: list[np.ndarray]
     condvar: list[np.ndarray]
     loglik: float
@@ -102,6 +106,10 @@ class GLMMFit:
     hessian_ok: bool
     message: str
     notes: list[str] = field(default_factory=list)
+    #: standard errors of the logs of the dispersion and family parameters (in that order),
+    #: from the same Hessian as ``vcov`` where it includes them (gamma, beta, inverse
+    #: Gaussian, Student-t: glmmTMB's Wald intervals on the log scale); None otherwise
+    log_phi_se: np.ndarray | None = None
     #: the Laplace problem the fit was made from (for profiles and refits)
     problem: object = field(default=None, repr=False, compare=False)
 
@@ -111,7 +119,22 @@ class GLMMFit:
 
     @property
     def n_params(self) -> int:
-        return len(self.beta) + len(self.theta) + (self.dispersion is not None)
+        return (
+            len(self.beta)
+            + len(self.theta)
+            + (self.dispersion is not None)
+            + len(self.family_params)
+        )
+
+    @property
+    def phi(self):
+        """The family's extra parameters as its Laplace pieces take them: ``None``, the one
+        value, or a tuple of values (dispersion first)."""
+        if self.dispersion is None:
+            return None
+        if not self.family_params:
+            return self.dispersion[1]
+        return (self.dispersion[1], *self.family_params.values())
 
     @property
     def aic(self) -> float:
@@ -138,6 +161,7 @@ class _Problem:
         self.blocks = blocks  # list of (Z (n,k), codes, J)
         self.n_agq = n_agq
         self.observed = fam.observed
+        self.n_phi = len(fam.names)
         N, p = X.shape
         self.N, self.p = N, p
         self.theta_index, lower = [], []
@@ -323,14 +347,23 @@ class _Problem:
             obj, eta = objective(x)
         converged = False
         for _ in range(max_iter):
-            # Newton steps (the observed information) where it is positive on every row:
-            # the same mode as Fisher scoring, reached quadratically for non-canonical links
-            # (negative binomial: 3-4 steps instead of 12); Fisher scoring elsewhere
+            # Newton steps (the observed information) wherever the penalised system they give
+            # is positive definite: the same mode as Fisher scoring, reached quadratically for
+            # non-canonical links (negative binomial: 3-4 steps instead of 12) and exactly
+            # enough for finite-difference Hessians where rows carry negative information
+            # (Student-t tails); Fisher scoring elsewhere
             s, W = fam.score_info(y, n, eta, phi, observed=True)
+            lu = None
             if not np.all(W > 0):
-                s, W = fam.score_info(y, n, eta, phi)
+                try:
+                    lu = self._factor(A, W, free_beta) if np.all(np.isfinite(W)) else None
+                except np.linalg.LinAlgError:
+                    lu = None
+                if lu is None:
+                    s, W = fam.score_info(y, n, eta, phi)
             grad = A.T @ s - pen_diag * x
-            lu = self._factor(A, W, free_beta)
+            if lu is None:
+                lu = self._factor(A, W, free_beta)
             step = lu.solve(grad)
             if np.max(np.abs(step)) < tol:
                 converged = True
@@ -400,7 +433,7 @@ class _Problem:
         theta = x[: self.n_theta]
         beta = x[self.n_theta : self.n_theta + self.p] if with_beta else None
         rest = x[self.n_theta + (self.p if with_beta else 0) :]
-        phi = float(np.exp(rest[0])) if self.fam.dispersion else None
+        phi = self.fam.from_free(rest[: self.n_phi]) if self.n_phi else None
         return theta, beta, phi
 
 
@@ -443,7 +476,7 @@ def _glm_start(fam, y, n, X, offset, phi0=None):
     """Fixed-effect start: a few IRLS steps of the GLM without random effects."""
     eta = fam.start_eta(y, n)
     beta = np.linalg.lstsq(X, eta - offset, rcond=None)[0]
-    phi = phi0 if phi0 is not None else 1.0
+    phi = phi0 if phi0 is not None else fam.unit_phi
     for _ in range(50):
         eta = X @ beta + offset
         s, W = fam.score_info(y, n, eta, phi)
@@ -588,7 +621,7 @@ def fit_glmm(
     prob._beta_inner = beta0.copy()
 
     bounds_theta = [(0.0, None) if lo == 0 else (None, None) for lo in prob.lower]
-    bounds_phi = [(-12.0, 14.0)] if has_phi else []
+    bounds_phi = [(-12.0, 14.0)] * prob.n_phi
 
     # Stage 1 (lme4's nAGQ = 0): theta (and dispersion), beta inside PIRLS.
     def dev1(x):
@@ -596,7 +629,7 @@ def fit_glmm(
         val = -2.0 * prob.loglik(theta, beta0, phi, free_beta=True)
         return val if np.isfinite(val) else 1e100
 
-    x1 = np.concatenate([theta0, [np.log(phi0)] if has_phi else []])
+    x1 = np.concatenate([theta0, fam.to_free(phi0) if has_phi else []])
     diagonal = [i for i, lo in enumerate(prob.lower) if lo == 0]
 
     def stage1(x):
@@ -719,6 +752,7 @@ def fit_glmm(
         notes += check_optimum(dev2, xhat, names, [0.0 if lo == 0 else None for lo in lower])
     hessian_ok = False
     vcov = vcov_cond
+    log_phi_se = None
     if not singular and n_agq > 0:
         if fam.observed:  # gamma / beta (glmmTMB): the dispersion is in the Hessian too
             H = _num_hessian(dev2, xhat)
@@ -727,7 +761,10 @@ def fit_glmm(
             H = _num_hessian(lambda z: dev2(np.concatenate([z, phi_fixed])), xhat[: nt + p])
         try:
             if np.all(np.linalg.eigvalsh(H) > 0):
-                vcov = 2.0 * np.linalg.inv(H)[nt : nt + p, nt : nt + p]
+                cov_all = 2.0 * np.linalg.inv(H)
+                vcov = cov_all[nt : nt + p, nt : nt + p]
+                if fam.observed and prob.n_phi:
+                    log_phi_se = np.sqrt(np.diag(cov_all)[nt + p :])
                 hessian_ok = True
         except np.linalg.LinAlgError:
             pass
@@ -750,7 +787,8 @@ def fit_glmm(
         vcov_conditional=vcov_cond,
         theta=np.asarray(theta, float),
         cov=cov,
-        dispersion=(fam.dispersion, phi) if has_phi else None,
+        dispersion=(fam.dispersion, phi if prob.n_phi == 1 else phi[0]) if has_phi else None,
+        family_params=dict(zip(fam.names[1:], phi[1:], strict=True)) if prob.n_phi > 1 else {},
         ranef=ranef,
         condvar=condvar,
         loglik=float(loglik),
@@ -760,5 +798,6 @@ def fit_glmm(
         hessian_ok=hessian_ok,
         message=str(best.message),
         notes=notes,
+        log_phi_se=log_phi_se,
         problem=prob,
     )

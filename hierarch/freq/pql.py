@@ -176,6 +176,11 @@ def glmm_pql(model, n_iter: int = 10) -> PQLFit:
         raise ValueError(f"PQL needs a family with a variance function; got {spec.family!r}")
     if spec.known_se is not None:
         raise ValueError("PQL is for GLMMs, not for the known-SE hierarchy")
+    if spec.family == "student_t":
+        raise ValueError(
+            "PQL needs a family with a variance function; a Student-t response has none: fit "
+            "it by the Laplace approximation (method='laplace')"
+        )
     pf = spec.parsed
     if not pf.blocks:
         raise ValueError("the formula has no random effects; add a term like (1 | group)")

@@ -336,7 +336,7 @@ def profile_glmm(fit, blocks, x_names, level: float = 0.95, which: str = "all") 
     """Profile intervals of a Laplace / AGQ fit (:class:`~hierarch.freq.laplace.GLMMFit`):
     the random-effect SDs and correlations and the fixed effects, each held at ``v`` while
     the (approximate) deviance is minimised over the other parameters (a family's
-    dispersion parameter is held at its estimate, as ``glmer.nb``'s profile does).
+    dispersion parameter (and Student-t df) is held at its estimate, as ``glmer.nb``'s profile does).
 
     ``blocks`` are the parsed random-effect blocks (for their names) and ``x_names`` the
     fixed effects' names.
@@ -349,7 +349,7 @@ def profile_glmm(fit, blocks, x_names, level: float = 0.95, which: str = "all") 
     adapter = SimpleNamespace(
         pf=SimpleNamespace(blocks=blocks), theta_index=prob.theta_index, T_blocks=prob.T_blocks
     )
-    phi = fit.dispersion[1] if fit.dispersion else None
+    phi = fit.phi
     n_sd = len(sdcor_names(adapter)) - 1
     x_hat = np.concatenate([sdcor_estimates(adapter, fit.theta, 1.0)[:-1], fit.beta])
     z = float(stats.norm.ppf(0.5 + level / 2))

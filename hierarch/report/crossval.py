@@ -116,7 +116,7 @@ def _agq_marginal(fit, i: int, chunk_cells: int = 5_000_000) -> np.ndarray:
     y = np.asarray(pf.y, float)
     trials = np.asarray(model.trials, float) if model.trials is not None else np.ones(n)
     names = model.family_info.extra
-    phi_all = _stack(fit.idata.posterior[names[0]]) if names else None
+    phi_all = [_stack(fit.idata.posterior[name]) for name in names]
     ind = np.zeros((n, J))
     ind[np.arange(n), codes] = 1.0
     x, w = np.polynomial.hermite_e.hermegauss(N_AGQ)  # weights against exp(-t^2 / 2)
@@ -129,12 +129,16 @@ def _agq_marginal(fit, i: int, chunk_cells: int = 5_000_000) -> np.ndarray:
             if k != i:
                 rest = rest + np.einsum("sne,ne->sn", d.ranef[k][s][:, b.codes, :], b.Z)
         sd = d.chol[i][s][:, 0, 0][:, None]  # (s, 1)
-        phi = None if phi_all is None else phi_all[s][:, None]
+        phis = [p[s][:, None] for p in phi_all]
+        phi = None if not phis else phis[0] if len(phis) == 1 else tuple(phis)
         scale = sd * z_col[None]  # d eta / d z, per row
         z = np.zeros((rest.shape[0], J))
-        for _ in range(30):  # Newton's method on the log integrand (log-concave in z here)
+        # the mode of the log integrand: Newton's method where it is log-concave in z,
+        # Fisher scoring where the family's observed information can be negative (Student-t)
+        newton = fam.log_concave
+        for _ in range(30 if newton else 100):
             eta = rest + scale * z[:, codes]
-            score, info = fam.score_info(y, trials, eta, phi, observed=True)
+            score, info = fam.score_info(y, trials, eta, phi, observed=newton)
             g = (score * scale) @ ind - z
             h = np.maximum((info * scale**2) @ ind + 1.0, 1e-12)
             z = z + g / h
@@ -142,7 +146,10 @@ def _agq_marginal(fit, i: int, chunk_cells: int = 5_000_000) -> np.ndarray:
                 break
         eta = rest + scale * z[:, codes]
         _, info = fam.score_info(y, trials, eta, phi, observed=True)
-        h = np.maximum((info * scale**2) @ ind + 1.0, 1e-12)
+        h = (info * scale**2) @ ind + 1.0
+        if np.any(h < 1e-6):  # curvature at the mode not positive: the expected one there
+            _, expected = fam.score_info(y, trials, eta, phi)
+            h = np.where(h < 1e-6, (expected * scale**2) @ ind + 1.0, h)
         terms = []
         for xk, wk in zip(x, w, strict=True):
             zk = z + xk / np.sqrt(h)

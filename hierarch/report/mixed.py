@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hierarch.core.families import LAPLACE_FAMILIES, inverse_link_np
+from hierarch.core.families import LAPLACE_FAMILIES, get_family, inverse_link_np
 from hierarch.freq.binomial import wilson_table
 from hierarch.freq.laplace import glm_fit
 
@@ -276,13 +276,22 @@ def coefficients(fit, factor: str | None = None, scale: str = "link") -> pd.Data
 
 
 def _dispersion(fit):
-    """The family's extra parameter: ML estimate, or posterior draws (Bayes)."""
+    """The family's extra parameter(s) as its Laplace pieces take them: ML estimate, or
+    posterior draws (Bayes); a tuple where the family has more than one (Student-t's sigma
+    and df)."""
     if fit.model.family_info.laplace_extra is None:  # none, or gaussian's sigma
         return None
-    name = fit.model.family_info.extra[0]
-    if _is_bayes(fit):
-        return _stack(fit.idata.posterior[name])
-    return fit.glmm.dispersion[1]
+    if not _is_bayes(fit):
+        return fit.glmm.phi
+    draws = [_stack(fit.idata.posterior[name]) for name in fit.model.family_info.extra]
+    return draws[0] if len(draws) == 1 else tuple(draws)
+
+
+def _map_extra(f, extra):
+    """``f`` applied to the one extra parameter or to each of a tuple of them."""
+    if extra is None:
+        return None
+    return tuple(f(e) for e in extra) if isinstance(extra, tuple) else f(extra)
 
 
 def _unpooled_fits(model, fit, codes, J, cols: list[int]):
@@ -305,8 +314,7 @@ def _unpooled_fits(model, fit, codes, J, cols: list[int]):
             if np.linalg.matrix_rank(Xg[rows]) == len(cols):
                 unpooled[j] = np.linalg.lstsq(Xg[rows], y[rows], rcond=None)[0]
         return unpooled, complete
-    disp = _dispersion(fit)
-    disp = float(np.mean(disp)) if disp is not None else None
+    disp = _map_extra(lambda d: float(np.mean(d)), _dispersion(fit))
     trials = model.trials if model.family == "binomial" else None
 
     def one(rows, X, off):
@@ -347,8 +355,7 @@ def _pooling_weights(fit, blk) -> np.ndarray:
         idx = np.linspace(0, S - 1, min(S, 400)).round().astype(int)
         beta, tau2, sigma = d.beta[idx], d.chol[0][idx, 0, 0] ** 2, d.sigma[idx]
         b = d.ranef[0][idx][:, :, 0]
-        disp = _dispersion(fit)
-        disp = None if disp is None else disp[idx][:, None]
+        disp = _map_extra(lambda d: d[idx][:, None], _dispersion(fit))
     else:  # the estimates
         ml = fit.ml
         beta, tau2, sigma = ml.beta[None], np.array([ml.cov[0][0, 0]]), np.array([ml.sigma])
@@ -748,7 +755,8 @@ def _extra(fit, idx):
     names = fit.model.family_info.extra
     if not names:
         return None
-    return _stack(fit.idata.posterior[names[0]])[idx][:, None]
+    draws = tuple(_stack(fit.idata.posterior[name])[idx][:, None] for name in names)
+    return draws[0] if len(draws) == 1 else draws
 
 
 def _mean(link: str, eta: np.ndarray) -> np.ndarray:
@@ -1118,6 +1126,9 @@ def _posterior_quantities(bayes_fit) -> dict[str, np.ndarray]:
                     out[f"cor[{blk['factor']}: {cols[i]}, {cols[j]}]"] = corr[:, i, j]
     if "sigma" in post:
         out["sigma"] = _stack(post["sigma"]).ravel()
+    fam = get_family(bayes_fit.spec["family"])
+    for ml_name, name in zip(fam.laplace_names, fam.extra, strict=True):  # as the ML rows
+        out[ml_name] = _stack(post[name]).ravel()
     return out
 
 
@@ -1148,6 +1159,11 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
         ci = None
     draws = _posterior_quantities(bayes_fit)
     prob = float(bayes_fit.conf_level)
+    wald_extra = {}  # the family's extra parameters: Wald intervals on the log scale
+    if not hasattr(ml_fit, "lmm"):
+        tab = ml_fit.dispersion()
+        if "lower" in tab:
+            wald_extra = {r.parameter: (r.lower, r.upper) for r in tab.itertuples()}
 
     def row(quantity, estimate, post):
         x = draws.get(quantity)
@@ -1159,11 +1175,14 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
         else:
             hl = hu = med = np.nan
         have = ci is not None and quantity in ci.index
+        lo, hi = (ci.loc[quantity, "lower"], ci.loc[quantity, "upper"]) if have else (np.nan,) * 2
+        if not have and quantity in wald_extra:
+            lo, hi = wald_extra[quantity]
         return {
             "quantity": quantity,
             "estimate": estimate,
-            "ml_lower": ci.loc[quantity, "lower"] if have else np.nan,
-            "ml_upper": ci.loc[quantity, "upper"] if have else np.nan,
+            "ml_lower": lo,
+            "ml_upper": hi,
             "mean": post["estimate"],
             "lower": post["lower"],
             "upper": post["upper"],
@@ -1184,10 +1203,12 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
         sigma = ml_fit.sigma().loc["sigma", "estimate"]
         rows.append(row("sigma", sigma, bayes_fit._summ("sigma").iloc[0]))
     elif ml_fit.glmm.dispersion is not None:
-        name, value = ml_fit.glmm.dispersion
-        # the same parameter, named in the Bayesian model (the family table)
-        var = ml_fit.model.family_info.extra[0]
-        rows.append(row(name, value, bayes_fit._summ(var).iloc[0]))
+        g = ml_fit.glmm
+        values = [g.dispersion[1], *g.family_params.values()]
+        # the same parameters, named in the Bayesian model (the family table)
+        fam = ml_fit.model.family_info
+        for name, value, var in zip(fam.laplace_names, values, fam.extra, strict=True):
+            rows.append(row(name, value, bayes_fit._summ(var).iloc[0]))
     return pd.DataFrame(rows).set_index("quantity")
 
 

@@ -70,3 +70,56 @@ def test_inverse_gaussian_draws(rng):
     y = fam.rvs(rng, "log", np.full(40_000, np.log(2.0)), extra=3.0)
     assert abs(y.mean() - 2.0) < 5 * np.sqrt(8 / 3 / 40_000)
     assert abs(y.var() / (8 / 3) - 1) < 0.05
+
+
+def test_student_t_pieces(rng):
+    # the Laplace pieces against SciPy's density and finite differences (score and observed
+    # information, negative for rows far out in the tails); the expected information against
+    # a Monte Carlo mean of the squared score; the PyMC likelihood against the same density.
+    # Tolerances: 1e-10 for closed forms, 1e-5 / 1e-4 for central differences with step 1e-5
+    # times max(|eta|, 1), 5 standard errors of the Monte Carlo mean
+    from hierarch.core.families import LAPLACE_FAMILIES
+
+    fam = FAMILIES["student_t"]
+    mu = rng.normal(3.0, 2.0, 40)
+    sigma, nu = 1.7, 3.5
+    y = fam.rvs(rng, "identity", mu, extra=(sigma, nu))
+    y[:3] = mu[:3] + np.array([15.0, -20.0, 9.0])  # outliers: negative observed information
+    ones = np.ones_like(y)
+    pieces = LAPLACE_FAMILIES["student_t"]("identity")
+    phi = (sigma, nu)
+    expected = stats.t.logpdf(y, nu, mu, sigma)
+    np.testing.assert_allclose(pieces.loglik(y, ones, mu, phi), expected, rtol=1e-10)
+    np.testing.assert_allclose(fam.logpdf(y, "identity", mu, extra=phi), expected, rtol=1e-10)
+    h = 1e-5 * np.maximum(np.abs(mu), 1.0)
+    up, down = pieces.loglik(y, ones, mu + h, phi), pieces.loglik(y, ones, mu - h, phi)
+    score, observed = pieces.score_info(y, ones, mu, phi, observed=True)
+    np.testing.assert_allclose(score, (up - down) / (2 * h), rtol=1e-5, atol=1e-8)
+    second = (up - 2 * pieces.loglik(y, ones, mu, phi) + down) / h**2
+    np.testing.assert_allclose(observed, -second, rtol=1e-4, atol=1e-5)
+    assert np.all(observed[:3] < 0)
+    big = fam.rvs(rng, "identity", np.zeros(200_000), extra=phi)
+    s2 = pieces.score_info(big, np.ones_like(big), np.zeros_like(big), phi)[0] ** 2
+    _, info = pieces.score_info(big[:1], np.ones(1), np.zeros(1), phi)
+    assert abs(s2.mean() - info[0]) < 5 * s2.std() / np.sqrt(len(s2))
+    mean, var = fam.moments("identity", mu, extra=phi)
+    np.testing.assert_allclose(var, sigma**2 * nu / (nu - 2), rtol=1e-12)
+    assert np.all(np.isinf(fam.moments("identity", mu, extra=(sigma, 1.5))[1]))
+    with pm.Model() as m:
+        priors = {"sigma": Prior("HalfNormal", sigma=5.0), "nu": Prior("Gamma", alpha=2, beta=0.1)}
+        fam.likelihood(pm, "identity", pm.Data("eta", mu), y, None, priors, dims=None)
+    logp = m.compile_logp(vars=[m["y"]], sum=True)
+    point = {"sigma_log__": np.log(sigma), "nu_log__": np.log(nu)}
+    np.testing.assert_allclose(logp(point), expected.sum(), rtol=1e-10)
+
+
+def test_student_t_draws(rng):
+    # 40,000 draws with df = 5: the median within 5 standard errors (1 / (2 f(0) sqrt(n)),
+    # f the density), the variance sigma^2 df / (df - 2) within 10 % (its sampling error is
+    # large: df = 5 leaves the fourth moment barely finite)
+    fam = FAMILIES["student_t"]
+    n = 40_000
+    y = fam.rvs(rng, "identity", np.full(n, 2.0), extra=(0.5, 5.0))
+    se_median = 1 / (2 * stats.t.pdf(0, 5, scale=0.5) * np.sqrt(n))
+    assert abs(np.median(y) - 2.0) < 5 * se_median
+    assert abs(y.var() / (0.25 * 5 / 3) - 1) < 0.1
