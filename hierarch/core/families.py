@@ -449,9 +449,9 @@ class Family:
             return rng.normal(mu, extra)
         if self.name == "student_t":
             sigma, nu = extra
-            return mu + sigma * rng.standard_t(nu, size=np.broadcast_shapes(np.shape(mu),
-                                                                            np.shape(sigma),
-                                                                            np.shape(nu)))
+            return mu + sigma * rng.standard_t(
+                nu, size=np.broadcast_shapes(np.shape(mu), np.shape(sigma), np.shape(nu))
+            )
         if self.name == "bernoulli":
             return rng.binomial(1, mu)
         if self.name == "binomial":

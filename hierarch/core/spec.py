@@ -121,7 +121,8 @@ class ModelSpec:
         column) and interactions (``x:z``, ``x * z``).
     data : pandas.DataFrame
     family : str
-        ``"gaussian"``, ``"bernoulli"``, ``"binomial"`` (trials by ``"m | trials(n) ~ ..."``
+        ``"gaussian"``, ``"student_t"`` (robust: scale ``sigma`` and degrees of freedom
+        ``nu``), ``"bernoulli"``, ``"binomial"`` (trials by ``"m | trials(n) ~ ..."``
         or ``trials="n"``), ``"poisson"``, ``"negative_binomial"``, ``"gamma"``,
         ``"inverse_gaussian"``, ``"beta"``.
     priors : dict, optional
