@@ -336,7 +336,8 @@ def profile_glmm(fit, blocks, x_names, level: float = 0.95, which: str = "all") 
     """Profile intervals of a Laplace / AGQ fit (:class:`~hierarch.freq.laplace.GLMMFit`):
     the random-effect SDs and correlations and the fixed effects, each held at ``v`` while
     the (approximate) deviance is minimised over the other parameters (a family's
-    dispersion parameter (and Student-t df) is held at its estimate, as ``glmer.nb``'s profile does).
+    dispersion parameter, and Student-t's df, held at its estimate, as ``glmer.nb``'s
+    profile does).
 
     ``blocks`` are the parsed random-effect blocks (for their names) and ``x_names`` the
     fixed effects' names.
