@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.collections import PathCollection
     from matplotlib.figure import Figure
 
+from hierarch.core.families import get_family
 from hierarch.report.tau import TauSummary
 
 __all__ = [
@@ -468,11 +469,9 @@ def plot_ppc(replicates: pd.DataFrame, ax: Axes | None = None, *, max_lines: int
     obs = replicates["observed"].to_numpy()
     reps = [c for c in replicates.columns if c.startswith("rep_")][:max_lines]
     kind = replicates.attrs.get("kind", "posterior")
-    discrete = replicates.attrs.get("family") in (
-        "bernoulli",
-        "binomial",
-        "poisson",
-        "negative_binomial",
+    family = replicates.attrs.get("family")
+    discrete = family in ("bernoulli", "binomial") or (
+        family is not None and get_family(family).support == "count"
     )
     if discrete:
         top = int(np.quantile(replicates[reps + ["observed"]].to_numpy(), 0.995)) + 1

@@ -24,7 +24,7 @@ def glmm_auto_parameterization(spec: ModelSpec) -> dict[str, str]:
         n = spec.trials if spec.trials is not None else np.ones(pf.n)
         p = np.clip(y.sum() / n.sum(), 0.01, 0.99)
         w = n * p * (1 - p)
-    elif spec.family in ("poisson", "negative_binomial"):
+    elif spec.family_info.support == "count":  # Poisson, NB, zero-inflated, hurdle
         w = np.full(pf.n, max(float(y.mean()), 0.01))
     else:
         w = np.ones(pf.n)

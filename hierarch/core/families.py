@@ -146,6 +146,10 @@ class _Family:
         """The extra parameters on the optimiser's unbounded scale (logs: all are positive)."""
         return np.log(np.atleast_1d(np.asarray(phi, dtype=float)))
 
+    def free_links(self) -> tuple[str, ...]:
+        """The scale of :meth:`to_free` for each parameter: ``"log"`` or ``"logit"``."""
+        return ("log",) * len(self.names)
+
     def from_free(self, z):
         """Inverse of :meth:`to_free`: a float for one parameter, a tuple for more."""
         values = np.exp(np.asarray(z, dtype=float))
@@ -411,6 +415,192 @@ class _StudentT(_Family):
         return (max(mad, 1e-8 * (float(np.std(y)) + 1e-300)), 5.0)
 
 
+def _count_pieces(y, eta, k):
+    """The log-link count model at linear predictor ``eta`` (Poisson when ``k`` is None,
+    else the negative binomial with ``Var = mu + mu^2 / k``): log pmf of ``y``, its score and
+    observed and expected information in ``eta``, and the log probability of a zero with its
+    first two derivatives in ``eta``."""
+    mu = np.exp(np.minimum(eta, 700.0))
+    if k is None:
+        lp = np.where(y > 0, y * eta, 0.0) - mu - special.gammaln(y + 1)
+        return lp, y - mu, mu, mu, -mu, -mu, -mu
+    lkm = np.logaddexp(np.log(k), eta)
+    lp = (
+        special.gammaln(y + k)
+        - special.gammaln(k)
+        - special.gammaln(y + 1)
+        + k * (np.log(k) - lkm)
+        + np.where(y > 0, y * (eta - lkm), 0.0)
+    )
+    frac = k / (k + mu)  # k / (k + mu), d/deta of it is -frac (1 - frac)
+    score = frac * (y - mu)
+    observed = frac * mu + (y - mu) * frac * (1 - frac)
+    expected = frac * mu
+    return lp, score, observed, expected, k * (np.log(k) - lkm), -frac * mu, -(frac**2) * mu
+
+
+class _ZeroModel(_Family):
+    """Zero-inflated and hurdle counts with a constant zero probability ``zi`` (glmmTMB's
+    ``ziformula = ~1``: the probability of a structural zero, or of a zero at all for a
+    hurdle model), log link on the count mean ``mu`` (of the untruncated count: glmmTMB's
+    conditional mean).  Zero-inflated: ``P(0) = zi + (1 - zi) f(0)``, ``P(y) = (1 - zi) f(y)``;
+    hurdle: ``P(0) = zi``, ``P(y) = (1 - zi) f(y) / (1 - f(0))``.  The observed information,
+    as TMB's Laplace; it can be negative for zero-inflated zeros."""
+
+    hurdle = False
+    negbin = False
+    observed = True
+    log_concave = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ("k", "zi") if self.negbin else ("zi",)
+
+    @property
+    def unit_phi(self):
+        return (1.0, 0.5) if self.negbin else 0.5
+
+    def _split(self, phi):
+        return phi if self.negbin else (None, phi)
+
+    def to_free(self, phi) -> np.ndarray:
+        k, zi = self._split(phi)
+        out = [special.logit(np.clip(zi, 1e-12, 1 - 1e-12))]
+        return np.array([np.log(k), *out] if self.negbin else out, dtype=float)
+
+    def free_links(self) -> tuple[str, ...]:
+        return ("log", "logit") if self.negbin else ("logit",)
+
+    def from_free(self, z):
+        z = np.asarray(z, dtype=float)
+        zi = float(special.expit(z[-1]))
+        return (float(np.exp(z[0])), zi) if self.negbin else zi
+
+    def _pieces(self, y, eta, phi):
+        k, zi = self._split(phi)
+        lp, s, obs, exp_, lf0, g, g2 = _count_pieces(y, eta, k)
+        return k, zi, lp, s, obs, exp_, lf0, g, g2
+
+    def loglik(self, y, n, eta, phi):
+        k, zi, lp, *_, lf0, _, _ = self._pieces(y, eta, phi)
+        if self.hurdle:
+            # log(1 - f0) = log(-expm1(log f0))
+            pos = np.log1p(-zi) + lp - np.log(-np.expm1(np.minimum(lf0, -1e-300)))
+            return np.where(y > 0, pos, np.log(zi))
+        zero = np.logaddexp(np.log(zi), np.log1p(-zi) + lf0)
+        return np.where(y > 0, np.log1p(-zi) + lp, zero)
+
+    def score_info(self, y, n, eta, phi, observed=False):
+        k, zi, lp, s, obs, expected, lf0, g, g2 = self._pieces(y, eta, phi)
+        f0 = np.exp(lf0)
+        if self.hurdle:
+            # zeros carry nothing about eta; positives: the zero-truncated count
+            t = f0 / -np.expm1(np.minimum(lf0, -1e-300))  # f0 / (1 - f0)
+            score = np.where(y > 0, s + t * g, 0.0)
+            if observed:
+                return score, np.where(y > 0, obs - t * (g**2 + g2) - t**2 * g**2, 0.0)
+            # E[score^2]: (1 - zi) E[s_T^2] over the truncated count, zeros adding nothing
+            truncated = (1 + t) * (expected - g**2 * f0) - t**2 * g**2
+            return score, np.broadcast_to((1 - zi) * truncated, np.shape(score))
+        A = np.logaddexp(np.log(zi), np.log1p(-zi) + lf0)  # log P(0)
+        r = np.exp(np.log1p(-zi) + lf0 - A)  # P(count zero | zero observed)
+        score = np.where(y > 0, s, r * g)
+        if observed:
+            info = np.where(y > 0, obs, -(r * g2 + r * (1 - r) * g**2))
+        else:  # E[score^2]
+            info = np.exp(A) * (r * g) ** 2 + (1 - zi) * (expected - g**2 * f0)
+        return score, info
+
+    def start_eta(self, y, n):
+        return np.log(y + 0.5)
+
+    def start_phi(self, y, n, mu):
+        zeros = float(np.mean(y == 0))
+        if self.hurdle:
+            zi = zeros
+        else:  # the zeros beyond those the count model gives at its mean
+            zi = max(zeros - float(np.mean(np.exp(-mu))), 0.05)
+        zi = float(np.clip(zi, 0.01, 0.99))
+        if not self.negbin:
+            return zi
+        pos = y > 0
+        excess = np.sum((y[pos] - mu[pos]) ** 2 - mu[pos])
+        k = float(np.clip(np.sum(mu[pos] ** 2) / excess, 0.05, 1e3)) if excess > 0 else 10.0
+        return (k, zi)
+
+
+class _ZIPoisson(_ZeroModel):
+    name = "zero_inflated_poisson"
+    dispersion = "zi"
+
+
+class _ZINegBinomial(_ZeroModel):
+    name = "zero_inflated_negative_binomial"
+    dispersion = "k"
+    negbin = True
+
+
+class _HurdlePoisson(_ZeroModel):
+    name = "hurdle_poisson"
+    dispersion = "zi"
+    hurdle = True
+
+
+class _HurdleNegBinomial(_ZeroModel):
+    name = "hurdle_negative_binomial"
+    dispersion = "k"
+    negbin = True
+    hurdle = True
+
+
+#: the zero-inflated and hurdle families (a constant zero probability, a log-link count)
+_ZERO_MODELS = (
+    "zero_inflated_poisson",
+    "zero_inflated_negative_binomial",
+    "hurdle_poisson",
+    "hurdle_negative_binomial",
+)
+
+
+def _zero_model_split(name, extra):
+    return extra if "negative" in name else (None, extra)
+
+
+def _zero_model_rvs(name, rng, mu, extra):
+    k, zi = _zero_model_split(name, extra)
+    shape = np.broadcast_shapes(np.shape(mu), np.shape(zi), np.shape(k) if k is not None else ())
+    mu = np.broadcast_to(mu, shape)
+
+    def counts():
+        if k is None:
+            return rng.poisson(mu)
+        kk = np.broadcast_to(k, shape)
+        return rng.negative_binomial(kk, kk / (kk + mu))
+
+    y = counts()
+    if "hurdle" in name:  # zero-truncated counts: redraw the zeros until none is left
+        for _ in range(1000):
+            zero = y == 0
+            if not zero.any():
+                break
+            y = np.where(zero, counts(), y)
+        else:  # (a count mean so small that positives are rare: one is the likeliest)
+            y = np.maximum(y, 1)
+    return np.where(rng.uniform(size=shape) < zi, 0, y)
+
+
+def _zero_model_moments(name, mu, extra):
+    k, zi = _zero_model_split(name, extra)
+    var = mu + (0.0 if k is None else mu**2 / k)  # of the count
+    m2 = var + mu**2
+    if "hurdle" in name:
+        f0 = np.exp(-mu) if k is None else (k / (k + mu)) ** k
+        mean = (1 - zi) * mu / (1 - f0)
+        return mean, (1 - zi) * m2 / (1 - f0) - mean**2
+    mean = (1 - zi) * mu
+    return mean, (1 - zi) * m2 - mean**2
+
+
 @dataclass(frozen=True)
 class Family:
     """A response family: its links and support."""
@@ -460,6 +650,8 @@ class Family:
             return rng.poisson(mu)
         if self.name == "negative_binomial":
             return rng.negative_binomial(extra, extra / (extra + mu))
+        if self.name in _ZERO_MODELS:
+            return _zero_model_rvs(self.name, rng, mu, extra)
         if self.name == "gamma":
             return rng.gamma(extra, mu / extra)
         if self.name == "inverse_gaussian":
@@ -482,6 +674,8 @@ class Family:
             return stats.poisson.logpmf(y, mu)
         if self.name == "negative_binomial":
             return stats.nbinom.logpmf(y, extra, extra / (extra + mu))
+        if self.name in _ZERO_MODELS:
+            return self.laplace(link).loglik(np.asarray(y, float), None, np.log(mu), extra)
         if self.name == "gamma":
             return stats.gamma.logpdf(y, extra, scale=mu / extra)
         if self.name == "inverse_gaussian":
@@ -508,6 +702,8 @@ class Family:
             return mu, mu
         if self.name == "negative_binomial":
             return mu, mu + mu**2 / extra
+        if self.name in _ZERO_MODELS:
+            return _zero_model_moments(self.name, mu, extra)
         if self.name == "gamma":
             return mu, mu**2 / extra
         if self.name == "inverse_gaussian":
@@ -556,6 +752,13 @@ class Family:
                 )
             if np.any(y > trials):
                 fail(y > trials, "no larger than the number of trials (successes above trials)")
+        if self.name in _ZERO_MODELS and not np.any(y == 0):
+            raise ValueError(
+                f"response {response!r} has no zeros, so family {self.name!r} has no zero "
+                "process to estimate: use 'poisson' or 'negative_binomial'"
+            )
+        if self.name in _ZERO_MODELS and not np.any(y > 0):
+            raise ValueError(f"response {response!r} is all zeros: there is no count to model")
         if self.support == "positive" and np.any(y <= 0):
             fail(y <= 0, "positive (greater than 0)")
         if self.support == "unit" and np.any((y <= 0) | (y >= 1)):
@@ -580,6 +783,16 @@ class Family:
         return {
             "student_t": {"nu": Prior("Gamma", alpha=2.0, beta=0.1)},
             "negative_binomial": {"alpha": Prior("Exponential", lam=1.0)},
+            "zero_inflated_poisson": {"zi": Prior("Beta", alpha=1.0, beta=1.0)},
+            "zero_inflated_negative_binomial": {
+                "alpha": Prior("Exponential", lam=1.0),
+                "zi": Prior("Beta", alpha=1.0, beta=1.0),
+            },
+            "hurdle_poisson": {"hu": Prior("Beta", alpha=1.0, beta=1.0)},
+            "hurdle_negative_binomial": {
+                "alpha": Prior("Exponential", lam=1.0),
+                "hu": Prior("Beta", alpha=1.0, beta=1.0),
+            },
             "gamma": {"shape": Prior("Exponential", lam=0.1)},
             "beta": {"kappa": Prior("Exponential", lam=0.05)},
         }.get(self.name, {})
@@ -624,6 +837,17 @@ class Family:
         if self.name == "negative_binomial":
             alpha = priors["alpha"].create("alpha")
             return pm.NegativeBinomial("y", mu=mu, alpha=alpha, observed=y, dims=dims)
+        if self.name in _ZERO_MODELS:
+            # PyMC's psi is the probability of the count process (1 - zi, 1 - hu)
+            zero = priors[self.extra[-1]].create(self.extra[-1])
+            kw = {"alpha": priors["alpha"].create("alpha")} if "alpha" in self.extra else {}
+            dist = {
+                "zero_inflated_poisson": pm.ZeroInflatedPoisson,
+                "zero_inflated_negative_binomial": pm.ZeroInflatedNegativeBinomial,
+                "hurdle_poisson": pm.HurdlePoisson,
+                "hurdle_negative_binomial": pm.HurdleNegativeBinomial,
+            }[self.name]
+            return dist("y", psi=1 - zero, mu=mu, observed=y, dims=dims, **kw)
         if self.name == "gamma":
             shape = priors["shape"].create("shape")
             return pm.Gamma("y", alpha=shape, beta=shape / mu, observed=y, dims=dims)
@@ -692,6 +916,16 @@ FAMILIES: dict[str, Family] = {
             _InverseGaussian,
         ),
         Family("beta", ("logit", "probit", "cloglog"), "unit", ("kappa",), _Beta),
+        Family("zero_inflated_poisson", ("log",), "count", ("zi",), _ZIPoisson),
+        Family(
+            "zero_inflated_negative_binomial",
+            ("log",),
+            "count",
+            ("alpha", "zi"),
+            _ZINegBinomial,
+        ),
+        Family("hurdle_poisson", ("log",), "count", ("hu",), _HurdlePoisson),
+        Family("hurdle_negative_binomial", ("log",), "count", ("alpha", "hu"), _HurdleNegBinomial),
     ]
 }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Prior", "check_positive_support", "resolve_priors"]
+__all__ = ["Prior", "check_positive_support", "check_unit_support", "resolve_priors"]
 
 
 #: parameters that are scales, rates, shapes or degrees of freedom in every PyMC
@@ -202,14 +202,35 @@ def check_positive_support(prior: Prior, name: str) -> None:
         )
 
 
+def check_unit_support(prior: Prior, name: str) -> None:
+    """A probability needs a prior on (0, 1): raise a clear error when ``prior`` puts mass
+    outside it (checked from its log density)."""
+    import pymc as pm
+
+    try:
+        rv = getattr(pm, prior.dist).dist(**prior._np_params())
+        points = [-1e-3, -1.0, 1.0 + 1e-3, 2.0]
+        logp = np.asarray([pm.logp(rv, x).eval() for x in points], dtype=float)
+    except Exception as e:  # parameters PyMC cannot make a distribution of
+        raise ValueError(
+            f"the prior for {name!r}, {prior}, is not a valid distribution: {e}"
+        ) from None
+    if np.any(np.isfinite(logp)):
+        raise ValueError(
+            f"the prior for {name!r} is {prior}, which puts mass outside (0, 1); {name!r} is "
+            "a probability and needs a prior on (0, 1), e.g. Beta(alpha=1, beta=1)"
+        )
+
+
 def resolve_priors(
     defaults: Mapping[str, Prior],
     overrides: Mapping[str, Any] | None,
     positive: Collection[str] = (),
+    unit: Collection[str] = (),
 ) -> dict[str, Prior]:
     """Merge user overrides into the default priors, rejecting unknown parameter names and,
     for the parameters in ``positive`` (SDs, scales, shapes), priors with mass at or below
-    zero."""
+    zero; for those in ``unit`` (probabilities), priors with mass outside (0, 1)."""
     priors = dict(defaults)
     for key, value in (overrides or {}).items():
         if key not in defaults:
@@ -220,4 +241,6 @@ def resolve_priors(
         priors[key] = Prior.from_value(value)
         if key in positive:
             check_positive_support(priors[key], key)
+        if key in unit:
+            check_unit_support(priors[key], key)
     return priors

@@ -228,8 +228,10 @@ class ModelSpec:
                 priors.setdefault(f"sd_{bname}", sd)
         defaults = self.default_priors()
         positive = {k for k in defaults if k == "sigma" or k.startswith("sd_")}
-        positive |= set(self.family_info.default_extra_priors(self.parsed.y))
-        self.priors = resolve_priors(defaults, priors, positive=positive)
+        extra = set(self.family_info.default_extra_priors(self.parsed.y))
+        unit = extra & {"zi", "hu"}  # probabilities
+        positive |= extra - unit
+        self.priors = resolve_priors(defaults, priors, positive=positive, unit=unit)
         #: "auto" or a per-block dict of "centred" / "non-centred" (checked here; "auto" is
         #: resolved by the Bayesian engine, :func:`hierarch.bayes.parameterization.choose`)
         self.parameterization_choice = check_parameterization(parameterization, self.block_names)

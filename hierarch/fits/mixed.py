@@ -1135,20 +1135,31 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
 
     def dispersion(self) -> pd.DataFrame:
         """The family's extra parameters (negative binomial ``k`` with ``Var = mu + mu^2/k``,
-        gamma shape, beta precision ``phi``, Student-t ``sigma`` and ``df``); empty for
+        gamma shape, beta precision ``phi``, Student-t ``sigma`` and ``df``, the zero
+        probability ``zi`` of zero-inflated and hurdle families); empty for
         binomial / Poisson.  Where the Hessian behind the standard errors includes them
-        (gamma, beta, inverse Gaussian, Student-t, as glmmTMB's) also ``se_log``, the standard
-        error of the log, and the Wald interval on the log scale (``lower``, ``upper``)."""
+        (gamma, beta, inverse Gaussian, Student-t, zero-inflated and hurdle families, as
+        glmmTMB's) also the ``scale`` the parameter is estimated on (``log``, or ``logit`` for
+        a probability), its standard error there (``se_scale``) and the Wald interval on that
+        scale (``lower``, ``upper``)."""
         g = self.glmm
         d = g.dispersion
         rows = [{"parameter": d[0], "estimate": d[1]}] if d else []
         rows += [{"parameter": k, "estimate": v} for k, v in g.family_params.items()]
         out = pd.DataFrame(rows)
-        if rows and g.log_phi_se is not None:  # Wald on the log scale, as glmmTMB's confint
+        if rows and g.phi_se is not None:  # Wald on the log / logit scale (glmmTMB's confint)
+            from scipy.special import expit, logit
+
             z = _z(self.conf_level)
-            out["se_log"] = g.log_phi_se
-            out["lower"] = out["estimate"] * np.exp(-z * g.log_phi_se)
-            out["upper"] = out["estimate"] * np.exp(z * g.log_phi_se)
+            links = g.problem.fam.free_links()
+            out["scale"], out["se_scale"] = list(links), g.phi_se
+            to = {"log": np.log, "logit": logit}
+            back = {"log": np.exp, "logit": expit}
+            for side, sign in (("lower", -1), ("upper", 1)):
+                out[side] = [
+                    back[lk](to[lk](est) + sign * z * se)
+                    for lk, est, se in zip(links, out["estimate"], g.phi_se, strict=True)
+                ]
         return out
 
     def ranef(self) -> dict[str, pd.DataFrame]:

@@ -106,10 +106,11 @@ class GLMMFit:
     hessian_ok: bool
     message: str
     notes: list[str] = field(default_factory=list)
-    #: standard errors of the logs of the dispersion and family parameters (in that order),
-    #: from the same Hessian as ``vcov`` where it includes them (gamma, beta, inverse
-    #: Gaussian, Student-t: glmmTMB's Wald intervals on the log scale); None otherwise
-    log_phi_se: np.ndarray | None = None
+    #: standard errors of the dispersion and family parameters (in that order) on the
+    #: optimiser's scale (log; logit for probabilities), from the same Hessian as ``vcov``
+    #: where it includes them (gamma, beta, inverse Gaussian, Student-t, zero-inflated and
+    #: hurdle families: glmmTMB's sdreport); None otherwise
+    phi_se: np.ndarray | None = None
     #: the Laplace problem the fit was made from (for profiles and refits)
     problem: object = field(default=None, repr=False, compare=False)
 
@@ -752,7 +753,7 @@ def fit_glmm(
         notes += check_optimum(dev2, xhat, names, [0.0 if lo == 0 else None for lo in lower])
     hessian_ok = False
     vcov = vcov_cond
-    log_phi_se = None
+    phi_se = None
     if not singular and n_agq > 0:
         if fam.observed:  # gamma / beta (glmmTMB): the dispersion is in the Hessian too
             H = _num_hessian(dev2, xhat)
@@ -764,7 +765,7 @@ def fit_glmm(
                 cov_all = 2.0 * np.linalg.inv(H)
                 vcov = cov_all[nt : nt + p, nt : nt + p]
                 if fam.observed and prob.n_phi:
-                    log_phi_se = np.sqrt(np.diag(cov_all)[nt + p :])
+                    phi_se = np.sqrt(np.diag(cov_all)[nt + p :])
                 hessian_ok = True
         except np.linalg.LinAlgError:
             pass
@@ -798,6 +799,6 @@ def fit_glmm(
         hessian_ok=hessian_ok,
         message=str(best.message),
         notes=notes,
-        log_phi_se=log_phi_se,
+        phi_se=phi_se,
         problem=prob,
     )

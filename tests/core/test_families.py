@@ -123,3 +123,74 @@ def test_student_t_draws(rng):
     se_median = 1 / (2 * stats.t.pdf(0, 5, scale=0.5) * np.sqrt(n))
     assert abs(np.median(y) - 2.0) < 5 * se_median
     assert abs(y.var() / (0.25 * 5 / 3) - 1) < 0.1
+
+
+ZERO_MODELS = [
+    ("zero_inflated_poisson", 0.3),
+    ("zero_inflated_negative_binomial", (2.0, 0.3)),
+    ("hurdle_poisson", 0.4),
+    ("hurdle_negative_binomial", (1.5, 0.4)),
+]
+
+
+@pytest.mark.parametrize("family,phi", ZERO_MODELS)
+def test_zero_model_pieces(family, phi, rng):
+    # the pmf sums to 1 and equals PyMC's (zero-inflated / hurdle distributions with
+    # psi = 1 - zi); the score and observed information equal central differences (step
+    # 1e-5, tolerances 1e-5 / 1e-4); the expected information equals the exact mean of the
+    # squared score over the pmf (1e-10); the moments equal the pmf's (1e-8)
+    from hierarch.core.families import LAPLACE_FAMILIES
+
+    fam = FAMILIES[family]
+    pieces = LAPLACE_FAMILIES[family]("log")
+    grid = np.arange(0, 400, dtype=float)
+    for eta in (-1.5, 0.3, 2.0):
+        e = np.full_like(grid, eta)
+        lp = pieces.loglik(grid, None, e, phi)
+        assert np.exp(lp).sum() == pytest.approx(1.0, abs=1e-10)
+        h = 1e-5
+        up, down = pieces.loglik(grid, None, e + h, phi), pieces.loglik(grid, None, e - h, phi)
+        score, observed = pieces.score_info(grid, None, e, phi, observed=True)
+        keep = np.exp(lp) > 1e-12  # where the pmf is not negligible
+        np.testing.assert_allclose(score[keep], ((up - down) / (2 * h))[keep], rtol=1e-5, atol=1e-8)
+        second = (up - 2 * lp + down) / h**2
+        np.testing.assert_allclose(observed[keep], -second[keep], rtol=1e-4, atol=1e-4)
+        _, expected = pieces.score_info(grid[:1], None, e[:1], phi)
+        assert expected[0] == pytest.approx(np.sum(np.exp(lp) * score**2), rel=1e-10)
+        mean, var = fam.moments("log", np.array([eta]), extra=phi)
+        m = np.sum(np.exp(lp) * grid)
+        assert mean[0] == pytest.approx(m, rel=1e-8)
+        assert var[0] == pytest.approx(np.sum(np.exp(lp) * (grid - m) ** 2), rel=1e-8)
+    # PyMC's likelihood is the same pmf
+    names = fam.extra
+    values = phi if isinstance(phi, tuple) else (phi,)
+    priors = {
+        n: Prior("Beta", alpha=1.0, beta=1.0) if n in ("zi", "hu") else Prior("Exponential", lam=1)
+        for n in names
+    }
+    y = np.array([0, 0, 1, 3, 7, 12, 0, 2])
+    eta = rng.normal(0.5, 0.7, len(y))
+    with pm.Model() as m:
+        fam.likelihood(pm, "log", pm.Data("eta", eta), y, None, priors, dims=None)
+    logp = m.compile_logp(vars=[m["y"]], sum=True)
+    point = {}
+    for n, v in zip(names, values, strict=True):
+        point[f"{n}_logodds__" if n in ("zi", "hu") else f"{n}_log__"] = (
+            np.log(v / (1 - v)) if n in ("zi", "hu") else np.log(v)
+        )
+    expected = pieces.loglik(y.astype(float), None, eta, phi).sum()
+    np.testing.assert_allclose(logp(point), expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize("family,phi", ZERO_MODELS)
+def test_zero_model_draws(family, phi, rng):
+    # 40,000 draws: the share of zeros and the mean within 5 standard errors of the pmf's
+    from hierarch.core.families import LAPLACE_FAMILIES
+
+    fam = FAMILIES[family]
+    n = 40_000
+    y = fam.rvs(rng, "log", np.full(n, 0.8), extra=phi)
+    p0 = np.exp(LAPLACE_FAMILIES[family]("log").loglik(np.zeros(1), None, np.full(1, 0.8), phi))
+    assert abs(np.mean(y == 0) - p0[0]) < 5 * np.sqrt(p0[0] * (1 - p0[0]) / n)
+    mean, var = fam.moments("log", np.array([0.8]), extra=phi)
+    assert abs(y.mean() - mean[0]) < 5 * np.sqrt(var[0] / n)
