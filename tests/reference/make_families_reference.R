@@ -4,6 +4,7 @@
 ##   B. zero-inflated and hurdle count models   (glmmTMB, ziformula = ~1)
 ##   C. ordinal cumulative link mixed models    (ordinal::clmm, Laplace and AGQ)
 ##   D. Bayesian Student-t mixed model          (brms / rstan, NUTS)
+##   E. Bayesian zero-inflated and hurdle counts (brms / rstan, NUTS; data of case B)
 ##
 ## Run from the repository root:
 ##     Rscript tests/reference/make_families_reference.R
@@ -21,7 +22,7 @@
 ## Needs R with glmmTMB, TMB, lme4, ordinal, brms, rstan, posterior and jsonlite
 ## (Debian: r-base-core r-cran-glmmtmb r-cran-lme4 r-cran-ordinal r-cran-brms
 ##  r-cran-posterior r-cran-jsonlite). The versions used are stored in the JSON.
-## brms compiles one Stan model (a minute or two); the whole run takes a few minutes.
+## brms compiles five Stan models (about 40 s each here); the whole run takes about 5 minutes.
 ## See FAMILIES.md for the layout of the JSON and the caveats.
 ## The Python test suite only reads the JSON and CSV files; it never needs R.
 
@@ -523,6 +524,118 @@ out$brms_student <- list(
 )
 
 ## ---------------------------------------------------------------------------
+## E. Bayesian zero-inflated and hurdle count models (brms)
+## ---------------------------------------------------------------------------
+
+cat("E. brms zero-inflated / hurdle models (four Stan models, each compiled once)\n")
+## Same data as case B (families_sim_zi.csv), same formula as case D, log link.
+## brms's parameters:
+##   zi = P(structural zero) (zero-inflated):  P(0) = zi + (1 - zi) f(0), P(k > 0) = (1 - zi) f(k)
+##   hu = P(y = 0) (hurdle):                   P(0) = hu, P(k > 0) = (1 - hu) f(k) / (1 - f(0))
+##   shape = NB size phi (neg_binomial_2):      Var = mu + mu^2 / shape, mu = exp(eta)
+## with f the Poisson or NB2 pmf of the count part (for the hurdle models the
+## untruncated parent, mu its mean). zi and hu are constants with a beta(1, 1)
+## (uniform) prior on (0, 1). brms bounds sd and shape below at 0, so
+## normal(0, 1) on sd is a half-normal(0, 1) and exponential(1) on shape is
+## exactly Exponential(1).
+brms_zi_cases <- list(
+  brms_zip = list(family = zero_inflated_poisson(), fam_text = "zero_inflated_poisson(link = \"log\", link_zi = \"logit\")",
+                  zpar = "zi", nb = FALSE),
+  brms_zinb = list(family = zero_inflated_negbinomial(), fam_text = "zero_inflated_negbinomial(link = \"log\", link_shape = \"log\", link_zi = \"logit\")",
+                   zpar = "zi", nb = TRUE),
+  brms_hurdle_poisson = list(family = hurdle_poisson(), fam_text = "hurdle_poisson(link = \"log\", link_hu = \"logit\")",
+                             zpar = "hu", nb = FALSE),
+  brms_hurdle_nb = list(family = hurdle_negbinomial(), fam_text = "hurdle_negbinomial(link = \"log\", link_shape = \"log\", link_hu = \"logit\")",
+                        zpar = "hu", nb = TRUE)
+)
+brms_zi_seed <- 20240704L
+brms_zi_iter <- 3000L
+brms_zi_warmup <- 1000L
+zi_likelihood_text <- list(
+  zi = "zero-inflated: P(y = 0) = zi + (1 - zi) f(0), P(y = k > 0) = (1 - zi) f(k); zi = probability of a structural zero",
+  hu = "hurdle: P(y = 0) = hu, P(y = k > 0) = (1 - hu) f(k) / (1 - f(0)); hu = probability of a zero"
+)
+for (key in names(brms_zi_cases)) {
+  cs <- brms_zi_cases[[key]]
+  zpar <- cs$zpar
+  ## prior() quotes its arguments, so build the zi / hu prior with prior_string().
+  pri <- c(
+    prior(normal(0, 2.5), class = b, coef = Intercept),
+    prior(normal(0, 2.5), class = b, coef = x),
+    prior(normal(0, 1), class = sd),
+    prior_string("beta(1, 1)", class = zpar)
+  )
+  if (cs$nb) pri <- c(pri, prior(exponential(1), class = shape))
+  cat(sprintf("  %s\n", key))
+  cap <- capture_fit(brm(brms_formula, data = sim_zi, family = cs$family, prior = pri,
+                         chains = 4, iter = brms_zi_iter, warmup = brms_zi_warmup,
+                         seed = brms_zi_seed, refresh = 0, cores = 1, backend = "rstan"))
+  fit <- cap$fit
+  vars <- c("b_Intercept", "b_x", "sd_g__Intercept", zpar, if (cs$nb) "shape")
+  dr <- as_draws_df(fit)
+  s <- as.data.frame(summarise_draws(subset_draws(dr, variable = vars),
+                                     mean, sd, ~quantile2(.x, probs = c(0.05, 0.5, 0.95)),
+                                     mcse_mean, ess_bulk, ess_tail, rhat))
+  np <- nuts_params(fit)
+  dv <- np[np$Parameter == "divergent__", ]
+  td <- np[np$Parameter == "treedepth__", ]
+  nd <- sum(dv$Value)
+  if (nd > 0) note_problem(key, sprintf("%d divergent transitions", nd))
+  if (max(s$rhat) > 1.01) note_problem(key, "R-hat > 1.01")
+  if (min(s$ess_bulk) < 400) note_problem(key, "ess_bulk < 400")
+  if (length(cap$warnings)) note_problem(key, paste("warnings:", paste(cap$warnings, collapse = " | ")))
+  ps <- as.data.frame(prior_summary(fit))
+  el <- rstan::get_elapsed_time(fit$fit)
+  out[[key]] <- list(
+    engine = "brms (rstan backend)",
+    formula = "bf(y ~ 0 + Intercept + x + (1 | g))",
+    family = cs$fam_text,
+    likelihood = zi_likelihood_text[[zpar]],
+    count_part = if (cs$nb) "f = NB2 pmf dnbinom(k, size = shape, mu = mu), Var = mu + mu^2 / shape, mu = exp(Intercept + b_x x + r_g)" else
+      "f = Poisson pmf dpois(k, mu), mu = exp(Intercept + b_x x + r_g)",
+    data = "families_sim_zi.csv",
+    priors = I(c("b_Intercept ~ normal(0, 2.5)", "b_x ~ normal(0, 2.5)",
+                 "sd_g__Intercept ~ normal(0, 1) truncated to > 0 (half-normal)",
+                 sprintf("%s ~ beta(1, 1) (uniform on (0, 1), constant: no predictors)", zpar),
+                 if (cs$nb) "shape ~ exponential(1) (rate 1; lower bound 0)")),
+    prior_summary = lapply(seq_len(nrow(ps)), function(i) {
+      p <- ps[i, ]
+      list(prior = p$prior, class = p$class, coef = p$coef, group = p$group, lb = p$lb, ub = p$ub,
+           source = p$source)
+    }),
+    chains = 4L, iter = brms_zi_iter, warmup = brms_zi_warmup,
+    draws_per_chain = brms_zi_iter - brms_zi_warmup,
+    seed = brms_zi_seed, adapt_delta = 0.8, max_treedepth = 10L,
+    summary = setNames(lapply(seq_len(nrow(s)), function(i) list(
+      mean = s$mean[i], sd = s$sd[i], q5 = s$q5[i], q50 = s$q50[i], q95 = s$q95[i],
+      mcse_mean = s$mcse_mean[i], ess_bulk = s$ess_bulk[i], ess_tail = s$ess_tail[i],
+      rhat = s$rhat[i])), s$variable),
+    summary_functions = "posterior::summarise_draws(mean, sd, quantile2(probs = c(0.05, 0.5, 0.95)), mcse_mean, ess_bulk, ess_tail, rhat)",
+    divergences = as.integer(nd),
+    divergences_per_chain = I(as.integer(tapply(dv$Value, dv$Chain, sum))),
+    max_treedepth_hits = as.integer(sum(td$Value >= 10)),
+    stancode = as.character(stancode(fit)),
+    warnings = I(cap$warnings),
+    messages = I(cap$messages),
+    seconds = cap$seconds,
+    sampling_seconds_per_chain = list(warmup = I(unname(el[, "warmup"])), sample = I(unname(el[, "sample"]))),
+    compile_and_overhead_seconds = cap$seconds - sum(el)
+  )
+  if (zpar == "hu") {
+    ## With a constant hu the hurdle likelihood factorises into a Bernoulli(hu)
+    ## part for y = 0 and a part for y > 0 that does not involve hu, so with
+    ## the beta(1, 1) prior hu's posterior is exactly Beta(1 + #zeros, 1 + #positives).
+    a <- 1 + sum(sim_zi$y == 0)
+    b <- 1 + sum(sim_zi$y > 0)
+    out[[key]]$hu_exact_posterior <- list(
+      distribution = sprintf("Beta(%d, %d) = Beta(1 + #zeros, 1 + #positives)", as.integer(a), as.integer(b)),
+      shape1 = a, shape2 = b, mean = a / (a + b),
+      sd = sqrt(a * b / ((a + b)^2 * (a + b + 1))),
+      q5 = qbeta(0.05, a, b), q50 = qbeta(0.5, a, b), q95 = qbeta(0.95, a, b))
+  }
+}
+
+## ---------------------------------------------------------------------------
 ## Notes, problems, write
 ## ---------------------------------------------------------------------------
 
@@ -540,7 +653,9 @@ out$notes <- I(c(
   "clmm: logit P(Y <= j) = alpha_j - x'beta - u_judge (probit: Phi^-1). So a positive beta or u raises the ratings. alpha = thresholds ('1|2', ...), beta = tempwarm, contactyes (treatment contrasts, cold / no as reference). judge_sd = fit$ST$judge (= attr(VarCorr(fit)$judge, 'stddev')). clmm optimises log(judge_sd); se_log_judge_sd is from vcov's 'ST1' row, which is on that log scale. se_* = sqrt(diag(vcov(fit))).",
   "clmm ranef: modes = ranef(fit)$judge (conditional modes), condvar = condVar(fit)$judge. nAGQ = 1 is the Laplace approximation; wine_clmm_logit_agq10 uses nAGQ = 10, clmm's adaptive Gauss-Hermite quadrature.",
   "brms_student: summary by posterior::summarise_draws over 4 x 5000 post-warmup draws. p_nu_below_1.5 is the share of draws of nu below 1.5, showing that brms's lower bound nu > 1 (truncation of the Gamma(2, 0.1) prior) is immaterial. stancode is the Stan program brms generated.",
-  "convergence_problems lists every fit that did not converge cleanly (pdHess FALSE, optimizer code not 0, warnings, divergences, R-hat > 1.01); empty means none.",
+  "brms_zip, brms_zinb, brms_hurdle_poisson, brms_hurdle_nb: bf(y ~ 0 + Intercept + x + (1 | g)) on families_sim_zi.csv, log link, 4 x 2000 post-warmup draws. zi = P(structural zero): P(0) = zi + (1 - zi) f(0), P(k > 0) = (1 - zi) f(k). hu = P(y = 0): P(0) = hu, P(k > 0) = (1 - hu) f(k) / (1 - f(0)). f = dpois(k, mu) or dnbinom(k, size = shape, mu = mu), mu = exp(eta) (for the hurdle models the mean of the untruncated parent). shape = NB size, Var = mu + mu^2 / shape. Priors: normal(0, 2.5) on b_Intercept and b_x, half-normal(0, 1) on sd_g__Intercept, beta(1, 1) on zi / hu, exponential(1) on shape. brms's zi / hu are probabilities, glmmTMB's zi_fixef (case B) is on the logit scale.",
+  "brms_hurdle_poisson / brms_hurdle_nb: hu_exact_posterior is the exact posterior of hu, Beta(1 + #zeros, 1 + #positives), because the hurdle likelihood with a constant hu factorises; the MCMC summary of hu should match it within its MCSE.",
+  "convergence_problems lists every fit that did not converge cleanly (pdHess FALSE, optimizer code not 0, warnings, divergences, R-hat > 1.01, and for case E ess_bulk < 400); empty means none.",
   "seconds: wall time of each fit on the machine that made the file."
 ))
 out$total_seconds <- proc.time()[["elapsed"]] - t_start
@@ -584,5 +699,15 @@ cat("\n== brms_student\n")
 print(format(sm, digits = 5), row.names = FALSE)
 cat(sprintf("divergences %d  P(nu < 1.5) %.6f  min nu %.4f\n", n_div, out$brms_student$p_nu_below_1.5,
             out$brms_student$min_nu_draw))
+for (key in names(brms_zi_cases)) {
+  f <- out[[key]]
+  cat(sprintf("\n== %s  [%s]\n", key, f$family))
+  s <- do.call(rbind, lapply(names(f$summary), function(v) data.frame(variable = v, f$summary[[v]])))
+  print(format(s, digits = 5), row.names = FALSE, width = 160)
+  if (!is.null(f$hu_exact_posterior)) with(f$hu_exact_posterior, cat(sprintf(
+    "exact hu posterior %s: mean %.6f sd %.6f q5 %.6f q50 %.6f q95 %.6f\n", distribution, mean, sd, q5, q50, q95)))
+  cat(sprintf("divergences %d  treedepth hits %d  %.1f s (sampling %.1f s)\n", f$divergences,
+              f$max_treedepth_hits, f$seconds, f$seconds - f$compile_and_overhead_seconds))
+}
 cat("\nconvergence problems:", if (length(problems)) paste(problems, collapse = "\n") else "none", "\n")
 cat(sprintf("total %.1f s\nwrote %s\n", out$total_seconds, out_file))
