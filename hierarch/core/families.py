@@ -20,6 +20,7 @@ from scipy import special, stats
 from hierarch.core.priors import Prior
 
 __all__ = [
+    "threshold_names",
     "FAMILIES",
     "LAPLACE_FAMILIES",
     "Family",
@@ -149,6 +150,19 @@ class _Family:
     def free_links(self) -> tuple[str, ...]:
         """The scale of :meth:`to_free` for each parameter: ``"log"`` or ``"logit"``."""
         return ("log",) * len(self.names)
+
+    def free_bounds(self) -> list[tuple[float | None, float | None]]:
+        """The optimiser's bounds on :meth:`to_free`'s scale."""
+        return [(-12.0, 14.0)] * len(self.names)
+
+    def for_response(self, y) -> _Family:
+        """The pieces for this response (ordinal families learn their categories)."""
+        return self
+
+    def report(self, phi, cov_free):
+        """The scale each extra parameter's Wald interval is formed on, and the standard
+        errors there, from the covariance ``cov_free`` on :meth:`to_free`'s scale."""
+        return self.free_links(), np.sqrt(np.diag(cov_free))
 
     def from_free(self, z):
         """Inverse of :meth:`to_free`: a float for one parameter, a tuple for more."""
@@ -553,6 +567,150 @@ class _HurdleNegBinomial(_ZeroModel):
     hurdle = True
 
 
+def _cdf_pieces(link: str, x):
+    """``log F(x)``, the density ``f(x)`` and its derivative ``f'(x)`` of the latent
+    distribution of a cumulative link (logistic or standard normal; 0 at +-inf)."""
+    x = np.asarray(x, dtype=float)
+    finite = np.isfinite(x)
+    xf = np.where(finite, x, 0.0)
+    if link == "logit":
+        logF = -np.logaddexp(0.0, -x)
+        F = special.expit(xf)
+        f = F * (1 - F)
+        d = f * (1 - 2 * F)
+    else:  # probit
+        logF = special.log_ndtr(x)
+        f = np.exp(-0.5 * xf**2 - 0.5 * _LOG_2PI)
+        d = -xf * f
+    return logF, np.where(finite, f, 0.0), np.where(finite, d, 0.0)
+
+
+def _log_diff(log_a, log_b):
+    """``log(exp(log_a) - exp(log_b))`` for ``log_a >= log_b``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return log_a + np.log(-np.expm1(np.minimum(log_b - log_a, 0.0)))
+
+
+class _Cumulative(_Family):
+    """Ordinal responses in categories ``1 .. K`` by a cumulative link (``ordinal::clmm``,
+    brms's ``cumulative``): ``P(Y <= j) = F(alpha_j - eta)`` with thresholds
+    ``alpha_1 < ... < alpha_{K-1}`` (the extra parameters, estimated as ``alpha_1`` and the
+    logs of the gaps) and no intercept in ``eta``.  The log-likelihood is concave in ``eta``
+    (Pratt 1981) for the logistic and normal latent distributions."""
+
+    name = "cumulative"
+    observed = True  # the thresholds enter the Hessian, as clmm's
+    n_categories = 2
+    _start: tuple[float, ...] | None = None
+
+    def for_response(self, y) -> _Cumulative:
+        new = type(self)(self.link)
+        y = np.asarray(y, dtype=float)
+        new.n_categories = max(int(np.max(y)), 2)
+        cum = np.array([np.mean(y <= j) for j in range(1, new.n_categories)])
+        cum = np.clip(cum, 0.5 / len(y), 1 - 0.5 / len(y))
+        start = link_np(self.link, cum)
+        new._start = tuple(np.maximum.accumulate(start + 1e-3 * np.arange(len(start))))
+        return new
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f"{j}|{j + 1}" for j in range(1, self.n_categories))
+
+    @property
+    def unit_phi(self):
+        if self._start is not None:
+            return self._start
+        return tuple(np.linspace(-1.0, 1.0, self.n_categories - 1))
+
+    def start_eta(self, y, n):
+        return np.zeros(len(y))
+
+    def start_phi(self, y, n, mu):
+        return self.unit_phi
+
+    def to_free(self, phi) -> np.ndarray:
+        a = np.atleast_1d(np.asarray(phi, dtype=float))
+        return np.concatenate([a[:1], np.log(np.maximum(np.diff(a), 1e-300))])
+
+    def from_free(self, z):
+        z = np.asarray(z, dtype=float)
+        a = np.concatenate([z[:1], z[0] + np.cumsum(np.exp(z[1:]))])
+        return float(a[0]) if len(a) == 1 else tuple(map(float, a))
+
+    def free_links(self) -> tuple[str, ...]:
+        return ("identity",) + ("log",) * (self.n_categories - 2)
+
+    def free_bounds(self):
+        return [(-50.0, 50.0)] + [(-12.0, 6.0)] * (self.n_categories - 2)
+
+    def report(self, phi, cov_free):
+        # the thresholds themselves: alpha_j = z_1 + sum_{i <= j} exp(z_i) (delta method)
+        z = self.to_free(phi)
+        J = np.tril(np.ones((len(z), len(z)))) * np.concatenate([[1.0], np.exp(z[1:])])
+        return ("identity",) * len(z), np.sqrt(np.diag(J @ cov_free @ J.T))
+
+    def _cuts(self, phi):
+        cuts = phi if isinstance(phi, tuple | list) else np.atleast_1d(phi)
+        return [np.asarray(c, dtype=float) for c in cuts]
+
+    def _bounds(self, y, eta, phi):
+        """The latent interval ``(alpha_{y-1} - eta, alpha_y - eta]`` of each response."""
+        cuts = self._cuts(phi)
+        j = np.rint(np.asarray(y, dtype=float)).astype(np.int64)
+        shape = np.broadcast_shapes(np.shape(eta), np.shape(j), *[np.shape(c) for c in cuts])
+        up, lo = np.full(shape, np.inf), np.full(shape, -np.inf)
+        for k, c in enumerate(cuts, start=1):
+            up = np.where(j == k, c - eta, up)
+            lo = np.where(j == k + 1, c - eta, lo)
+        return up, lo
+
+    def _log_prob(self, up, lo):
+        lFu, _, _ = _cdf_pieces(self.link, up)
+        lFl, _, _ = _cdf_pieces(self.link, lo)
+        lSu, _, _ = _cdf_pieces(self.link, -up)  # log(1 - F), the distributions symmetric
+        lSl, _, _ = _cdf_pieces(self.link, -lo)
+        # the difference of the two tails that keeps its digits
+        return np.where(lo >= 0, _log_diff(lSl, lSu), _log_diff(lFu, lFl))
+
+    def loglik(self, y, n, eta, phi):
+        up, lo = self._bounds(y, eta, phi)
+        return self._log_prob(up, lo)
+
+    def _score_curv(self, up, lo):
+        lp = self._log_prob(up, lo)
+        _, fu, du = _cdf_pieces(self.link, up)
+        _, fl, dl = _cdf_pieces(self.link, lo)
+        inv = np.exp(-lp)
+        score = (fl - fu) * inv
+        return score, score**2 - (du - dl) * inv
+
+    def score_info(self, y, n, eta, phi, observed=False):
+        up, lo = self._bounds(y, eta, phi)
+        score, obs = self._score_curv(up, lo)
+        if observed:
+            return score, obs
+        expected = np.zeros(np.broadcast_shapes(np.shape(score), np.shape(eta)))
+        cuts = self._cuts(phi)
+        for k in range(1, len(cuts) + 2):  # E[score^2] over the categories
+            u = cuts[k - 1] - eta if k <= len(cuts) else np.full(np.shape(eta), np.inf)
+            lo_k = cuts[k - 2] - eta if k >= 2 else np.full(np.shape(eta), -np.inf)
+            s_k, _ = self._score_curv(u, lo_k)
+            expected = expected + np.exp(self._log_prob(u, lo_k)) * s_k**2
+        return score, expected
+
+    def probabilities(self, eta, phi) -> np.ndarray:
+        """``P(Y = k)`` for ``k = 1 .. K`` at ``eta``: shape ``eta.shape + (K,)``."""
+        cuts = self._cuts(phi)
+        K = len(cuts) + 1
+        out = []
+        for k in range(1, K + 1):
+            u = cuts[k - 1] - eta if k < K else np.full(np.shape(eta), np.inf)
+            lo = cuts[k - 2] - eta if k >= 2 else np.full(np.shape(eta), -np.inf)
+            out.append(np.exp(self._log_prob(u, lo)))
+        return np.stack(np.broadcast_arrays(*out), axis=-1)
+
+
 #: the zero-inflated and hurdle families (a constant zero probability, a log-link count)
 _ZERO_MODELS = (
     "zero_inflated_poisson",
@@ -607,7 +765,7 @@ class Family:
 
     name: str
     links: tuple[str, ...]
-    support: str  # "real", "binary", "count", "bounded_count", "positive", "unit"
+    support: str  # "real", "binary", "count", "bounded_count", "positive", "unit", "ordinal"
     extra: tuple[str, ...] = ()  # the extra parameter's name in the Bayesian model
     laplace: type[_Family] | None = None  # the Laplace pieces (None: no Laplace twin)
 
@@ -618,12 +776,6 @@ class Family:
         parameter as :attr:`extra` (``alpha``, ``shape``, ``kappa``, ``lam``, ``sigma``),
         named as glmer / glmmTMB name it."""
         return None if self.laplace is None else self.laplace.dispersion
-
-    @property
-    def laplace_names(self) -> tuple[str, ...]:
-        """Every extra parameter's name in the Laplace twin, in the order of :attr:`extra`
-        (Student-t: ``sigma``, ``df`` for the Bayesian ``sigma``, ``nu``)."""
-        return () if self.laplace is None else self.laplace(self.links[0]).names
 
     @property
     def data_scale(self) -> bool:
@@ -652,6 +804,10 @@ class Family:
             return rng.negative_binomial(extra, extra / (extra + mu))
         if self.name in _ZERO_MODELS:
             return _zero_model_rvs(self.name, rng, mu, extra)
+        if self.name == "cumulative":  # the category the latent variable falls in
+            P = self.laplace(link).probabilities(np.asarray(eta, float), extra)
+            u = rng.uniform(size=P.shape[:-1])
+            return 1 + np.sum(u[..., None] > np.cumsum(P, axis=-1)[..., :-1], axis=-1)
         if self.name == "gamma":
             return rng.gamma(extra, mu / extra)
         if self.name == "inverse_gaussian":
@@ -676,6 +832,8 @@ class Family:
             return stats.nbinom.logpmf(y, extra, extra / (extra + mu))
         if self.name in _ZERO_MODELS:
             return self.laplace(link).loglik(np.asarray(y, float), None, np.log(mu), extra)
+        if self.name == "cumulative":
+            return self.laplace(link).loglik(np.asarray(y, float), None, np.asarray(eta), extra)
         if self.name == "gamma":
             return stats.gamma.logpdf(y, extra, scale=mu / extra)
         if self.name == "inverse_gaussian":
@@ -704,6 +862,11 @@ class Family:
             return mu, mu + mu**2 / extra
         if self.name in _ZERO_MODELS:
             return _zero_model_moments(self.name, mu, extra)
+        if self.name == "cumulative":  # of the category number 1 .. K
+            P = self.laplace(link).probabilities(np.asarray(eta, float), extra)
+            k = np.arange(1, P.shape[-1] + 1)
+            mean = np.sum(P * k, axis=-1)
+            return mean, np.sum(P * k**2, axis=-1) - mean**2
         if self.name == "gamma":
             return mu, mu**2 / extra
         if self.name == "inverse_gaussian":
@@ -752,6 +915,11 @@ class Family:
                 )
             if np.any(y > trials):
                 fail(y > trials, "no larger than the number of trials (successes above trials)")
+        if self.support == "ordinal" and len(np.unique(y)) < 2:
+            raise ValueError(
+                f"response {response!r} for family 'cumulative' has one category "
+                f"({_rows([np.unique(y)[0]], [True])}): an ordinal model needs at least two"
+            )
         if self.name in _ZERO_MODELS and not np.any(y == 0):
             raise ValueError(
                 f"response {response!r} has no zeros, so family {self.name!r} has no zero "
@@ -783,6 +951,7 @@ class Family:
         return {
             "student_t": {"nu": Prior("Gamma", alpha=2.0, beta=0.1)},
             "negative_binomial": {"alpha": Prior("Exponential", lam=1.0)},
+            "cumulative": {"cutpoints": Prior("Normal", mu=0.0, sigma=5.0)},
             "zero_inflated_poisson": {"zi": Prior("Beta", alpha=1.0, beta=1.0)},
             "zero_inflated_negative_binomial": {
                 "alpha": Prior("Exponential", lam=1.0),
@@ -837,6 +1006,8 @@ class Family:
         if self.name == "negative_binomial":
             alpha = priors["alpha"].create("alpha")
             return pm.NegativeBinomial("y", mu=mu, alpha=alpha, observed=y, dims=dims)
+        if self.name == "cumulative":
+            return _cumulative_likelihood(pm, link, eta, y, priors, dims)
         if self.name in _ZERO_MODELS:
             # PyMC's psi is the probability of the count process (1 - zi, 1 - hu)
             zero = priors[self.extra[-1]].create(self.extra[-1])
@@ -858,6 +1029,29 @@ class Family:
             kappa = priors["kappa"].create("kappa")
             return pm.Beta("y", alpha=mu * kappa, beta=(1 - mu) * kappa, observed=y, dims=dims)
         raise ValueError(f"no likelihood for family {self.name!r}")
+
+
+def _cumulative_likelihood(pm, link, eta, y, priors, dims):
+    """Ordered categories ``1 .. K`` (``y``, data) by PyMC's ordered logistic / probit
+    distributions on ``y - 1``, with ordered cutpoints ``P(Y <= j) = F(c_j - eta)``."""
+    import pytensor.tensor as pt
+    from pymc.distributions.transforms import ordered
+
+    K = int(np.max(np.asarray(y.get_value())))
+    cutpoints = priors["cutpoints"].create(
+        "cutpoints", shape=K - 1, transform=ordered, initval=np.linspace(-1.0, 1.0, K - 1)
+    )
+    base = pm.OrderedLogistic if link == "logit" else pm.OrderedProbit
+    kw = {} if link == "logit" else {"sigma": 1.0}
+
+    def logp(value, eta, cuts):
+        index = value - 1 if "int" in value.dtype else pt.cast(pt.round(value) - 1, "int64")
+        return pm.logp(base.dist(eta=eta, cutpoints=cuts, **kw), index)
+
+    def dist(eta, cuts, size):
+        return base.dist(eta=eta, cutpoints=cuts, size=size, **kw) + 1
+
+    return pm.CustomDist("y", eta, cutpoints, dist=dist, logp=logp, observed=y, dims=dims)
 
 
 def _logit_binomial(pm, eta, y, trials, dims):
@@ -916,6 +1110,7 @@ FAMILIES: dict[str, Family] = {
             _InverseGaussian,
         ),
         Family("beta", ("logit", "probit", "cloglog"), "unit", ("kappa",), _Beta),
+        Family("cumulative", ("logit", "probit"), "ordinal", ("cutpoints",), _Cumulative),
         Family("zero_inflated_poisson", ("log",), "count", ("zi",), _ZIPoisson),
         Family(
             "zero_inflated_negative_binomial",
@@ -931,6 +1126,12 @@ FAMILIES: dict[str, Family] = {
 
 #: The families with a Laplace twin, name -> Laplace pieces (read by hierarch.freq.laplace)
 LAPLACE_FAMILIES = {f.name: f.laplace for f in FAMILIES.values() if f.laplace is not None}
+
+
+def threshold_names(categories) -> list[str]:
+    """The names of an ordinal model's thresholds between consecutive categories
+    (``"1|2"``, ``"2|3"``, ... as ``ordinal::clmm``)."""
+    return [f"{a}|{b}" for a, b in zip(categories[:-1], categories[1:], strict=True)]
 
 
 def get_family(name: str) -> Family:

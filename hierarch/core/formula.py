@@ -15,6 +15,7 @@ Only column names, numbers, the formula operators and a short list of functions 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -171,10 +172,28 @@ class ParsedFormula:
     columns_used: tuple[str, ...] = ()
     offset: np.ndarray | None = None  # sum of the ``offset(expr)`` terms (link scale)
     offset_terms: tuple[str, ...] = ()
+    #: the design's intercept column left out of ``X`` (ordinal models: the thresholds
+    #: take its place), or None
+    dropped_intercept: int | None = None
 
     def new_X(self, newdata: pd.DataFrame) -> np.ndarray:
         """The fixed-effect design for new rows."""
-        return _evaluate_new(self.fixed_design, newdata, "the fixed effects")
+        X = _evaluate_new(self.fixed_design, newdata, "the fixed effects")
+        if self.dropped_intercept is not None:
+            X = np.delete(X, self.dropped_intercept, axis=1)
+        return X
+
+    def without_intercept(self) -> ParsedFormula:
+        """The same formula with the intercept column left out of the fixed effects."""
+        if "Intercept" not in self.x_names:
+            return self
+        j = self.x_names.index("Intercept")
+        return dataclasses.replace(
+            self,
+            X=np.delete(self.X, j, axis=1),
+            x_names=[n for n in self.x_names if n != "Intercept"],
+            dropped_intercept=j,
+        )
 
     def new_offset(self, newdata: pd.DataFrame) -> np.ndarray:
         """The offset of new rows (zeros without ``offset()`` terms)."""

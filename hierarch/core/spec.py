@@ -6,6 +6,7 @@ REML/ML and Laplace/AGQ twins.  Nothing here fits anything.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -191,6 +192,9 @@ class ModelSpec:
         data, self.dropped_rows = drop_incomplete(
             data, [*formula_columns(formula, data), *extra], na_action
         )
+        ordered_levels = None
+        if self.family_info.support == "ordinal":
+            data, ordered_levels = _ordinal_codes(formula, data)
         self.data = data
         self.na_action = na_action
         self.parsed = parse_formula(formula, data)
@@ -214,6 +218,16 @@ class ModelSpec:
             if family != "binomial":
                 raise ValueError(f"trials are only used by family 'binomial', not {family!r}")
         self.family_info.validate(self.parsed.y, data.index, self.parsed.response, self.trials)
+        #: the ordered categories of an ordinal response (codes 1 .. K in ``parsed.y``)
+        self.categories: list | None = None
+        if self.family_info.support == "ordinal":
+            values = np.unique(self.parsed.y)
+            if ordered_levels is None:  # numbers: whole numbers named without a decimal point
+                whole = np.all(values == np.round(values))
+                ordered_levels = [int(v) if whole else float(v) for v in values]
+            self.categories = list(ordered_levels)
+            codes = np.searchsorted(values, self.parsed.y) + 1.0
+            self.parsed = dataclasses.replace(self.parsed.without_intercept(), y=codes)
         _check_structure(
             self.parsed, gaussian=self.family_info.data_scale and self.known_se is None
         )
@@ -457,6 +471,31 @@ class ModelSpec:
             "y": np.bincount(inverse, weights=pf.y).astype(np.int64),
             "n": np.bincount(inverse, weights=trials).astype(np.int64),
         }
+
+
+def _ordinal_codes(formula: str, data: pd.DataFrame):
+    """An ordered categorical response replaced by its codes 1 .. K (with its categories),
+    or numbers kept as they are (their sorted distinct values are the categories)."""
+    response = formula.split("~", 1)[0].strip()
+    if response not in data.columns:
+        return data, None
+    col = data[response]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        if not col.cat.ordered:
+            raise ValueError(
+                f"response {response!r} is an unordered categorical: an ordinal model needs "
+                "the order of its categories (pd.Categorical(..., ordered=True))"
+            )
+        used = [c for c in col.cat.categories if (col == c).any()]
+        codes = col.map({c: i + 1 for i, c in enumerate(used)}).astype(float)
+        return data.assign(**{response: codes}), used
+    if not pd.api.types.is_numeric_dtype(col):
+        raise ValueError(
+            f"response {response!r} of an ordinal model must be numbers (ratings, scores) "
+            "or an ordered pandas Categorical, not text: the order of its categories is "
+            "not known"
+        )
+    return data, None
 
 
 def _known_se(spec: ModelSpec, data: pd.DataFrame, family: str) -> np.ndarray:

@@ -8,7 +8,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from hierarch.core.families import get_family, scale_label
+from hierarch.core.families import get_family, scale_label, threshold_names
 from hierarch.core.formula import ParsedFormula
 from hierarch.core.priors import Prior
 from hierarch.core.spec import ModelSpec, is_observation_level, unique_factors
@@ -845,6 +845,30 @@ class MixedBayesFit(_MixedReports, BayesFit):
         :func:`hierarch.report.crossval.logo`)."""
         return crossval.logo(self, factor)
 
+    def dispersion(self) -> pd.DataFrame:
+        """Posterior mean, SD and central interval of the family's extra parameters other
+        than a Gaussian residual SD (negative binomial ``alpha``, gamma ``shape``, beta
+        ``kappa``, inverse Gaussian ``lam``, Student-t ``sigma`` and ``nu``, zero-inflated
+        ``zi`` / hurdle ``hu``, ordinal thresholds named ``1|2``, ... as ``clmm``), one row
+        each, indexed by ``parameter``; empty when there are none."""
+        frames = []
+        for extra in get_family(self.spec["family"]).extra:
+            if extra == "sigma" and self.spec["family"] == "gaussian":
+                continue
+            df = self._summ(extra)
+            if extra == "cutpoints":
+                df.index = threshold_names(self.model.categories)
+            else:
+                df.index = [extra]
+            frames.append(df)
+        out = (
+            pd.concat(frames)
+            if frames
+            else pd.DataFrame(columns=["estimate", "sd", "lower", "upper"])
+        )
+        out.index.name = "parameter"
+        return out
+
     def _check_names(self) -> list[str]:
         names = ["beta", *get_family(self.spec["family"]).extra]
         for n in self.block_names:
@@ -987,15 +1011,12 @@ class MixedBayesFit(_MixedReports, BayesFit):
             cor = self.correlations()
             if len(cor):
                 parts += ["", "Correlations:", cor.round(3).to_string(index=False)]
-            if "sigma" in self.idata.posterior:
+            if "sigma" in self.idata.posterior and self.spec["family"] == "gaussian":
                 parts += ["", "Residual SD:", self.sigma().round(4).to_string()]
-            for extra in get_family(self.spec["family"]).extra:
-                if extra != "sigma":
-                    parts += [
-                        "",
-                        f"{extra}:",
-                        self._summ(extra).set_axis([extra]).round(4).to_string(),
-                    ]
+            disp = self.dispersion()
+            if len(disp):
+                title = "Thresholds:" if self.model.categories is not None else "Family parameters:"
+                parts += ["", title, disp.round(4).to_string()]
             parts += ["", str(self.diagnostics())]
         return "\n".join(parts)
 
@@ -1147,18 +1168,18 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
         rows = [{"parameter": d[0], "estimate": d[1]}] if d else []
         rows += [{"parameter": k, "estimate": v} for k, v in g.family_params.items()]
         out = pd.DataFrame(rows)
-        if rows and g.phi_se is not None:  # Wald on the log / logit scale (glmmTMB's confint)
+        if rows and g.phi_cov is not None:  # Wald on the log / logit scale (glmmTMB's confint)
             from scipy.special import expit, logit
 
             z = _z(self.conf_level)
-            links = g.problem.fam.free_links()
-            out["scale"], out["se_scale"] = list(links), g.phi_se
-            to = {"log": np.log, "logit": logit}
-            back = {"log": np.exp, "logit": expit}
+            links, ses = g.problem.fam.report(g.phi, g.phi_cov)
+            out["scale"], out["se_scale"] = list(links), ses
+            to = {"log": np.log, "logit": logit, "identity": lambda v: v}
+            back = {"log": np.exp, "logit": expit, "identity": lambda v: v}
             for side, sign in (("lower", -1), ("upper", 1)):
                 out[side] = [
                     back[lk](to[lk](est) + sign * z * se)
-                    for lk, est, se in zip(links, out["estimate"], g.phi_se, strict=True)
+                    for lk, est, se in zip(links, out["estimate"], ses, strict=True)
                 ]
         return out
 
@@ -1202,10 +1223,11 @@ class GLMMMLFit(MLFitSave, _MLInference, _MixedReports):
         ]
         extra = (
             [f"{self.model.family} {g.dispersion[0]}: {g.dispersion[1]:.4f}"]
-            + [f"{self.model.family} {k}: {v:.4f}" for k, v in g.family_params.items()]
             if g.dispersion
             else []
         )
+        what = "threshold" if getattr(self.model, "categories", None) else self.model.family
+        extra += [f"{what} {k}: {v:.4f}" for k, v in g.family_params.items()]
         lines += _random_effect_lines(self.varcorr(), pf, g.n_obs, extra)
         lines += ["", "Fixed effects:", format_coef_table(self.fixed_effects())]
         lines += _correlation_lines(self)

@@ -106,11 +106,12 @@ class GLMMFit:
     hessian_ok: bool
     message: str
     notes: list[str] = field(default_factory=list)
-    #: standard errors of the dispersion and family parameters (in that order) on the
-    #: optimiser's scale (log; logit for probabilities), from the same Hessian as ``vcov``
-    #: where it includes them (gamma, beta, inverse Gaussian, Student-t, zero-inflated and
-    #: hurdle families: glmmTMB's sdreport); None otherwise
-    phi_se: np.ndarray | None = None
+    #: covariance of the dispersion and family parameters (in that order) on the
+    #: optimiser's scale (log; logit for probabilities; the first threshold and the logs of
+    #: the gaps for ordinal thresholds), from the same Hessian as ``vcov`` where it includes
+    #: them (gamma, beta, inverse Gaussian, Student-t, zero-inflated, hurdle and ordinal
+    #: families: glmmTMB's sdreport, clmm's vcov); None otherwise
+    phi_cov: np.ndarray | None = None
     #: the Laplace problem the fit was made from (for profiles and refits)
     problem: object = field(default=None, repr=False, compare=False)
 
@@ -131,11 +132,17 @@ class GLMMFit:
     def phi(self):
         """The family's extra parameters as its Laplace pieces take them: ``None``, the one
         value, or a tuple of values (dispersion first)."""
-        if self.dispersion is None:
+        values = [self.dispersion[1]] if self.dispersion else []
+        values += list(self.family_params.values())
+        if not values:
             return None
-        if not self.family_params:
-            return self.dispersion[1]
-        return (self.dispersion[1], *self.family_params.values())
+        return values[0] if len(values) == 1 else tuple(values)
+
+    @property
+    def phi_se(self) -> np.ndarray | None:
+        """Standard errors of the extra parameters on the optimiser's scale (see
+        ``phi_cov``)."""
+        return None if self.phi_cov is None else np.sqrt(np.diag(self.phi_cov))
 
     @property
     def aic(self) -> float:
@@ -438,6 +445,10 @@ class _Problem:
         return theta, beta, phi
 
 
+def _as_tuple(phi) -> tuple:
+    return tuple(phi) if isinstance(phi, tuple | list | np.ndarray) else (phi,)
+
+
 def _minimize_off_boundary(run, f, x0, diagonal, max_escapes=5):
     """``run(x0)``, then, while a random-effect SD stopped on zero is a false stop (the
     deviance falls as it moves off zero: :func:`~hierarch.freq.boundary.escape_boundary`),
@@ -586,7 +597,7 @@ def fit_glmm(
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(LAPLACE_FAMILIES)}")
 
     link = get_family(family).check_link(link)
-    fam = LAPLACE_FAMILIES[family](link)
+    fam = LAPLACE_FAMILIES[family](link).for_response(np.asarray(y, dtype=float))
     if int(n_agq) != n_agq or n_agq < 0:
         raise ValueError(f"n_agq must be a non-negative integer, got {n_agq!r}")
     y = np.asarray(y, dtype=float)
@@ -609,7 +620,7 @@ def fit_glmm(
     off = np.zeros(N) if offset is None else np.asarray(offset, dtype=float)
     prob = _Problem(fam, y, n, X, blocks, off, int(n_agq))
     p, nt = X.shape[1], prob.n_theta
-    has_phi = fam.dispersion is not None
+    has_phi = prob.n_phi > 0
 
     beta0 = _glm_start(fam, y, n, X, off)
     mu0 = _link(link, X @ beta0 + off)[0]
@@ -622,7 +633,7 @@ def fit_glmm(
     prob._beta_inner = beta0.copy()
 
     bounds_theta = [(0.0, None) if lo == 0 else (None, None) for lo in prob.lower]
-    bounds_phi = [(-12.0, 14.0)] * prob.n_phi
+    bounds_phi = fam.free_bounds()
 
     # Stage 1 (lme4's nAGQ = 0): theta (and dispersion), beta inside PIRLS.
     def dev1(x):
@@ -753,7 +764,7 @@ def fit_glmm(
         notes += check_optimum(dev2, xhat, names, [0.0 if lo == 0 else None for lo in lower])
     hessian_ok = False
     vcov = vcov_cond
-    phi_se = None
+    phi_cov = None
     if not singular and n_agq > 0:
         if fam.observed:  # gamma / beta (glmmTMB): the dispersion is in the Hessian too
             H = _num_hessian(dev2, xhat)
@@ -765,7 +776,7 @@ def fit_glmm(
                 cov_all = 2.0 * np.linalg.inv(H)
                 vcov = cov_all[nt : nt + p, nt : nt + p]
                 if fam.observed and prob.n_phi:
-                    phi_se = np.sqrt(np.diag(cov_all)[nt + p :])
+                    phi_cov = cov_all[nt + p :, nt + p :]
                 hessian_ok = True
         except np.linalg.LinAlgError:
             pass
@@ -788,8 +799,16 @@ def fit_glmm(
         vcov_conditional=vcov_cond,
         theta=np.asarray(theta, float),
         cov=cov,
-        dispersion=(fam.dispersion, phi if prob.n_phi == 1 else phi[0]) if has_phi else None,
-        family_params=dict(zip(fam.names[1:], phi[1:], strict=True)) if prob.n_phi > 1 else {},
+        dispersion=(fam.dispersion, _as_tuple(phi)[0]) if fam.dispersion else None,
+        family_params=dict(
+            zip(
+                fam.names[1:] if fam.dispersion else fam.names,
+                _as_tuple(phi)[1:] if fam.dispersion else _as_tuple(phi),
+                strict=True,
+            )
+        )
+        if has_phi
+        else {},
         ranef=ranef,
         condvar=condvar,
         loglik=float(loglik),
@@ -799,6 +818,6 @@ def fit_glmm(
         hessian_ok=hessian_ok,
         message=str(best.message),
         notes=notes,
-        phi_se=phi_se,
+        phi_cov=phi_cov,
         problem=prob,
     )

@@ -335,9 +335,10 @@ def _fixed_profiles(fit, ml, z, names, ests, lows, ups, traces):
 def profile_glmm(fit, blocks, x_names, level: float = 0.95, which: str = "all") -> ProfileResult:
     """Profile intervals of a Laplace / AGQ fit (:class:`~hierarch.freq.laplace.GLMMFit`):
     the random-effect SDs and correlations and the fixed effects, each held at ``v`` while
-    the (approximate) deviance is minimised over the other parameters (a family's
-    dispersion parameter, and Student-t's df, held at its estimate, as ``glmer.nb``'s
-    profile does).
+    the (approximate) deviance is minimised over the other parameters: the family's extra
+    parameters too where they are estimated jointly, as glmmTMB and clmm do (gamma, beta,
+    inverse Gaussian, Student-t, zero-inflated, hurdle, ordinal thresholds); the negative
+    binomial dispersion is held at its estimate, as ``glmer.nb``'s profile does.
 
     ``blocks`` are the parsed random-effect blocks (for their names) and ``x_names`` the
     fixed effects' names.
@@ -351,19 +352,27 @@ def profile_glmm(fit, blocks, x_names, level: float = 0.95, which: str = "all") 
         pf=SimpleNamespace(blocks=blocks), theta_index=prob.theta_index, T_blocks=prob.T_blocks
     )
     phi = fit.phi
+    fam = prob.fam
+    # families fitted as glmmTMB / clmm (the extra parameters in the Hessian: gamma, beta,
+    # inverse Gaussian, Student-t, zero-inflated, hurdle, ordinal thresholds) have them
+    # re-estimated along each profile, as those programs do; glmer.nb's dispersion is held
+    free_phi = fam.to_free(phi) if (phi is not None and fam.observed) else np.zeros(0)
     n_sd = len(sdcor_names(adapter)) - 1
-    x_hat = np.concatenate([sdcor_estimates(adapter, fit.theta, 1.0)[:-1], fit.beta])
+    p = len(x_names)
+    x_hat = np.concatenate([sdcor_estimates(adapter, fit.theta, 1.0)[:-1], fit.beta, free_phi])
     z = float(stats.norm.ppf(0.5 + level / 2))
 
     def dev(x):
         m = _to_theta(adapter, np.concatenate([x[:n_sd], [1.0]]))
         if m is None:
             return np.inf
-        val = -2.0 * prob.loglik(m[0], x[n_sd:], phi)
+        ph = fam.from_free(x[n_sd + p :]) if len(free_phi) else phi
+        val = -2.0 * prob.loglik(m[0], x[n_sd : n_sd + p], ph)
         return val if np.isfinite(val) else np.inf
 
     d_min = dev(x_hat)
     bounds = _bounds_sdcor(adapter)[:-1] + [(None, None)] * len(x_names)
+    bounds += fam.free_bounds() if len(free_phi) else []
     with np.errstate(all="ignore"):
         H = hessian(lambda x: min(dev(x), 1e100), x_hat)
     se_all = np.sqrt(np.abs(np.diag(2 * np.linalg.pinv(H))))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from hierarch.core import validate
+from hierarch.core.families import threshold_names
 from hierarch.core.spec import ModelSpec
 from hierarch.freq.laplace import LAPLACE_FAMILIES, GLMMFit, fit_glmm
 from hierarch.freq.lmm import LMMFit, fit_lmm
@@ -54,7 +55,7 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> 
         )
     if spec.family not in LAPLACE_FAMILIES:
         raise ValueError(f"no Laplace twin for family {spec.family!r}")
-    return fit_glmm(
+    result = fit_glmm(
         pf.y,
         pf.X,
         [(b.Z, b.codes, b.n_levels) for b in pf.blocks],
@@ -66,3 +67,7 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> 
         theta_start=theta_start,
         block_names=pf.blocks,
     )
+    if spec.categories is not None:  # the thresholds named by the categories
+        names = threshold_names(spec.categories)
+        result.family_params = dict(zip(names, result.family_params.values(), strict=True))
+    return result

@@ -33,7 +33,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from hierarch.report.mixed import _draws, _factor_blocks, _is_bayes, _stack, pointwise_loglik
+from hierarch.report.mixed import (
+    _draws,
+    _factor_blocks,
+    _is_bayes,
+    _split_vectors,
+    _stack,
+    pointwise_loglik,
+)
 
 __all__ = ["ParetoKWarning", "group_loglik", "logo", "loo_compare"]
 
@@ -116,7 +123,7 @@ def _agq_marginal(fit, i: int, chunk_cells: int = 5_000_000) -> np.ndarray:
     y = np.asarray(pf.y, float)
     trials = np.asarray(model.trials, float) if model.trials is not None else np.ones(n)
     names = model.family_info.extra
-    phi_all = [_stack(fit.idata.posterior[name]) for name in names]
+    phi_all = _split_vectors([_stack(fit.idata.posterior[name]) for name in names])
     ind = np.zeros((n, J))
     ind[np.arange(n), codes] = 1.0
     x, w = np.polynomial.hermite_e.hermegauss(N_AGQ)  # weights against exp(-t^2 / 2)

@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hierarch.core.families import LAPLACE_FAMILIES, get_family, inverse_link_np
+from hierarch.core.families import (
+    LAPLACE_FAMILIES,
+    get_family,
+    inverse_link_np,
+    threshold_names,
+)
 from hierarch.freq.binomial import wilson_table
 from hierarch.freq.laplace import glm_fit
 
@@ -154,8 +159,15 @@ def _check_scale(model, scale: str, what: str) -> bool:
     """True when results go to the response scale; checks that this is well defined."""
     if scale not in ("link", "response"):
         raise ValueError(f"scale must be 'link' or 'response', got {scale!r}")
-    if scale == "link" or model.link == "identity":
+    if scale == "link" or (model.link == "identity" and not _mean_needs_extra(model)):
         return False
+    if _mean_needs_extra(model):
+        raise ValueError(
+            f"{what} on the response scale is not defined for a {model.family} model: its "
+            "mean response depends on the family's extra parameters (zero probability, "
+            "thresholds) as well as on a group's effect; use scale='link' (the linear "
+            "predictor) or predict(), which gives the mean response"
+        )
     if model.parsed.x_names != ["Intercept"]:
         raise ValueError(
             f"{what} on the response scale needs an intercept-only fixed part (a group's "
@@ -279,12 +291,23 @@ def _dispersion(fit):
     """The family's extra parameter(s) as its Laplace pieces take them: ML estimate, or
     posterior draws (Bayes); a tuple where the family has more than one (Student-t's sigma
     and df)."""
-    if fit.model.family_info.laplace_extra is None:  # none, or gaussian's sigma
+    if fit.model.family_info.laplace is None:  # none, or gaussian's sigma
         return None
     if not _is_bayes(fit):
         return fit.glmm.phi
-    draws = [_stack(fit.idata.posterior[name]) for name in fit.model.family_info.extra]
+    draws = _split_vectors(
+        [_stack(fit.idata.posterior[name]) for name in fit.model.family_info.extra]
+    )
     return draws[0] if len(draws) == 1 else tuple(draws)
+
+
+def _split_vectors(draws: list[np.ndarray]) -> list[np.ndarray]:
+    """Draws of the extra parameters, a vector parameter (ordinal cutpoints: (draws, K-1))
+    split into one array per element, as the family's pieces take them."""
+    out = []
+    for d in draws:
+        out += [d[:, j] for j in range(d.shape[1])] if d.ndim == 2 else [d]
+    return out
 
 
 def _map_extra(f, extra):
@@ -433,6 +456,12 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
     model = fit.model
     pf = model.parsed
     response = _check_scale(model, scale, "shrinkage()")
+    if model.family_info.support == "ordinal":
+        raise ValueError(
+            "shrinkage() is not available for ordinal models yet: the thresholds take the "
+            "intercept's place, so a group's separate fit has no intercept to set beside its "
+            "effect; ranef() gives the group effects and predict() the expected categories"
+        )
     factor, idx = _factor_blocks(model, factor)
     effect_cols = [c for i in idx for c in pf.blocks[i].columns]
     if not set(effect_cols) <= set(pf.x_names) or len(set(effect_cols)) != len(effect_cols):
@@ -755,12 +784,39 @@ def _extra(fit, idx):
     names = fit.model.family_info.extra
     if not names:
         return None
-    draws = tuple(_stack(fit.idata.posterior[name])[idx][:, None] for name in names)
+    draws = _split_vectors([_stack(fit.idata.posterior[name])[idx] for name in names])
+    draws = tuple(d[:, None] for d in draws)
     return draws[0] if len(draws) == 1 else draws
 
 
 def _mean(link: str, eta: np.ndarray) -> np.ndarray:
     return inverse_link_np(link, eta)
+
+
+def _mean_needs_extra(model) -> bool:
+    """Whether the mean response depends on the family's extra parameters, not on ``eta``
+    alone (zero-inflated and hurdle counts, ordinal categories)."""
+    fam = model.family_info
+    return fam.support == "ordinal" or "zi" in fam.extra or "hu" in fam.extra
+
+
+def _response_mean(fit, eta: np.ndarray) -> np.ndarray:
+    """The mean response at draws of the linear predictor ``eta`` (draws first): the
+    inverse link, or for zero-inflated / hurdle counts ``E[y]`` with their zero
+    probability and for ordinal responses the expected category ``sum_k k P(Y = k)``, with
+    the extra parameters' draws (Bayes) or estimates (ML) beside each draw."""
+    model = fit.model
+    if not _mean_needs_extra(model):
+        return _mean(model.link, eta)
+    extra = _dispersion(fit)
+    shape = (eta.shape[0],) + (1,) * (eta.ndim - 1)
+
+    def aligned(e):
+        e = np.asarray(e, dtype=float)
+        return e.reshape(shape) if e.ndim else e
+
+    extra = _map_extra(aligned, extra)
+    return model.family_info.moments(model.link, eta, None, extra)[0]
 
 
 #: posterior draws (evenly spaced) behind a Bayesian fit's fitted values and residuals
@@ -1030,8 +1086,9 @@ def predict(
     n_boot : int
         ML fits: parametric-bootstrap refits for the draws (0: plug-in draws).
     scale : {"response", "link"}
-        The mean response, or the linear predictor (for ``population`` the link of the
-        population-averaged mean).
+        The mean response (zero-inflated and hurdle counts: ``E[y]`` with the zero
+        probability; ordinal responses: the expected category), or the linear predictor
+        (for ``population`` the link of the population-averaged mean).
 
     Returns
     -------
@@ -1079,25 +1136,28 @@ def predict(
             else:
                 b = d.ranef[i][:, codes, :]
             eta = eta + np.einsum("sme,me->sm", b, Zs[i])
-        mu = _mean(model.link, eta)
     elif kind == "new_group":
         for i, L in enumerate(d.chol):
             b_new = np.einsum("sij,sj->si", L, rng.standard_normal((S, L.shape[-1])))
             eta = eta + b_new @ Zs[i].T
-        mu = _mean(model.link, eta)
-    elif kind == "fixed":
-        mu = _mean(model.link, eta)
+    if kind != "population":
+        mu = eta if scale == "link" else _response_mean(fit, eta)
     else:
+        if scale == "link" and _mean_needs_extra(model):
+            raise ValueError(
+                f"a {model.family} model's population-averaged mean has no link scale (its "
+                "mean is not the inverse link of the linear predictor): use scale='response'"
+            )
         K = n_integrate
         extra = np.zeros((S, K, eta.shape[1]))
         for i, L in enumerate(d.chol):
             b_new = np.einsum("sij,skj->ski", L, rng.standard_normal((S, K, L.shape[-1])))
             extra += np.einsum("ske,me->skm", b_new, Zs[i])
-        mu = _mean(model.link, eta[:, None, :] + extra).mean(axis=1)
-    if scale == "link":
-        from hierarch.core.families import link_np
+        mu = _response_mean(fit, eta[:, None, :] + extra).mean(axis=1)
+        if scale == "link":
+            from hierarch.core.families import link_np
 
-        mu = link_np(model.link, mu)
+            mu = link_np(model.link, mu)
     lo, hi = _interval(mu, float(prob or fit.conf_level))
     out = newdata.reset_index(drop=True).copy()
     out["mean"], out["lower"], out["upper"] = mu.mean(0), lo, hi
@@ -1126,10 +1186,24 @@ def _posterior_quantities(bayes_fit) -> dict[str, np.ndarray]:
                     out[f"cor[{blk['factor']}: {cols[i]}, {cols[j]}]"] = corr[:, i, j]
     if "sigma" in post:
         out["sigma"] = _stack(post["sigma"]).ravel()
-    fam = get_family(bayes_fit.spec["family"])
-    for ml_name, name in zip(fam.laplace_names, fam.extra, strict=True):  # as the ML rows
-        out[ml_name] = _stack(post[name]).ravel()
+    out.update(_extra_draws(bayes_fit))
     return out
+
+
+def _extra_draws(bayes_fit) -> dict[str, np.ndarray]:
+    """Draws of the family's extra parameters under the Laplace twin's names (negative
+    binomial ``k`` for ``alpha``, Student-t ``df`` for ``nu``, ordinal ``1|2``, ... for the
+    cutpoints)."""
+    fam = get_family(bayes_fit.spec["family"])
+    if fam.laplace is None:
+        return {}
+    post = bayes_fit.idata.posterior
+    draws = _split_vectors([_stack(post[name]) for name in fam.extra])
+    if fam.support == "ordinal":
+        names = threshold_names(bayes_fit.model.categories)
+    else:
+        names = fam.laplace(bayes_fit.spec["link"]).names
+    return dict(zip(names, (d.ravel() for d in draws), strict=True))
 
 
 def compare(ml_fit, bayes_fit) -> pd.DataFrame:
@@ -1202,13 +1276,14 @@ def compare(ml_fit, bayes_fit) -> pd.DataFrame:
     if hasattr(ml_fit, "lmm"):
         sigma = ml_fit.sigma().loc["sigma", "estimate"]
         rows.append(row("sigma", sigma, bayes_fit._summ("sigma").iloc[0]))
-    elif ml_fit.glmm.dispersion is not None:
+    elif hasattr(ml_fit, "glmm"):  # the family's extra parameters, as the Laplace twin names them
         g = ml_fit.glmm
-        values = [g.dispersion[1], *g.family_params.values()]
-        # the same parameters, named in the Bayesian model (the family table)
-        fam = ml_fit.model.family_info
-        for name, value, var in zip(fam.laplace_names, values, fam.extra, strict=True):
-            rows.append(row(name, value, bayes_fit._summ(var).iloc[0]))
+        ml_values = dict([g.dispersion] if g.dispersion else []) | g.family_params
+        a = (1 - float(bayes_fit.conf_level)) / 2
+        for name, x in _extra_draws(bayes_fit).items():
+            lo, hi = np.quantile(x, [a, 1 - a])
+            post = {"estimate": float(np.mean(x)), "lower": lo, "upper": hi}
+            rows.append(row(name, ml_values[name], post))
     return pd.DataFrame(rows).set_index("quantity")
 
 

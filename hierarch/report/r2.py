@@ -35,7 +35,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from hierarch.report.mixed import _draws, _is_bayes, _linear_predictor, _mean
+from hierarch.report.mixed import _draws, _is_bayes, _linear_predictor, _response_mean
 
 __all__ = ["r2"]
 
@@ -140,7 +140,7 @@ def _bayes_r2(fit, prob: float) -> pd.DataFrame:
     eta_fixed = d.beta @ pf.X.T + pf.offset_or_zero
     rows = {}
     for name, e in (("marginal", eta_fixed), ("conditional", eta)):
-        mu = _mean(model.link, e)
+        mu = _response_mean(fit, e)
         if trials is not None:
             mu = mu * np.asarray(trials, float)[None]
         var_mu = mu.var(axis=1, ddof=1)
