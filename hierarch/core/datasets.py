@@ -96,6 +96,16 @@ _REGISTRY: dict[str, DatasetInfo] = {
             "Elston et al. (2001), Parasitology 122, 563-569",
         ),
         DatasetInfo(
+            "wine",
+            ("rating", "temp", "contact", "judge", "bottle"),
+            72,
+            "bitterness of white wine rated 1-5 by 9 judges, by temperature (cold / warm) and "
+            "skin contact (no / yes); an ordinal response",
+            "Randall (1989), The analysis of sensory data by generalised linear model, "
+            "Biometrical Journal 31, 781-793; as distributed with R's ordinal package "
+            "(written by tests/reference/make_families_reference.R)",
+        ),
+        DatasetInfo(
             "seed004_slopes",
             ("Group", "X", "Y"),
             140,

@@ -92,6 +92,17 @@ class _MixedReports:
             progressbar=progressbar,
         )
 
+    def category_probabilities(
+        self,
+        newdata: pd.DataFrame,
+        kind: str = "fixed",
+        prob: float | None = None,
+        random_seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Ordinal models: the probability of each category for new rows (see
+        :func:`report_mixed.category_probabilities`)."""
+        return report_mixed.category_probabilities(self, newdata, kind, prob, random_seed)
+
     def loo(self):
         """PSIS-LOO via ArviZ (see :func:`report_mixed.loo`)."""
         return report_mixed.loo(self)

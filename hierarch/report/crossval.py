@@ -142,14 +142,17 @@ def _agq_marginal(fit, i: int, chunk_cells: int = 5_000_000) -> np.ndarray:
         z = np.zeros((rest.shape[0], J))
         # the mode of the log integrand: Newton's method where it is log-concave in z,
         # Fisher scoring where the family's observed information can be negative (Student-t)
+        # (steps capped at 2 prior SDs: a flat likelihood, e.g. an ordinal group with all its
+        # ratings in one end category, would otherwise send z where its terms underflow)
         newton = fam.log_concave
-        for _ in range(30 if newton else 100):
+        for _ in range(50 if newton else 100):
             eta = rest + scale * z[:, codes]
             score, info = fam.score_info(y, trials, eta, phi, observed=newton)
             g = (score * scale) @ ind - z
             h = np.maximum((info * scale**2) @ ind + 1.0, 1e-12)
-            z = z + g / h
-            if np.max(np.abs(g / h)) < 1e-10:
+            dz = np.clip(g / h, -2.0, 2.0)
+            z = z + dz
+            if np.max(np.abs(dz)) < 1e-10:
                 break
         eta = rest + scale * z[:, codes]
         _, info = fam.score_info(y, trials, eta, phi, observed=True)

@@ -33,6 +33,7 @@ __all__ = [
     "loo",
     "new_group",
     "pointwise_loglik",
+    "category_probabilities",
     "predict",
     "ppc",
     "shrinkage",
@@ -1046,6 +1047,118 @@ def loo(fit):
     return az.loo(idata, pointwise=True)
 
 
+def _eta_draws(fit, newdata, kind, random_seed, n_integrate, n_boot, progressbar):
+    """Draws of the linear predictor of new rows for :func:`predict`: (draws, rows), or
+    (draws, n_integrate, rows) for ``kind="population"`` (new groups' effects drawn)."""
+    kinds = ("conditional", "new_group", "population", "fixed")
+    if kind not in kinds:
+        raise ValueError(f"kind must be one of {', '.join(kinds)}, got {kind!r}")
+    if n_boot and _is_bayes(fit):
+        raise ValueError("n_boot is for maximum-likelihood fits; a Bayesian fit uses its posterior")
+    model = fit.model
+    pf = model.parsed
+    seed = random_seed
+    if seed is None:
+        seed = fit.spec["sampler"]["random_seed"] if _is_bayes(fit) else 0
+    d = _draws(fit, seed, n_boot, progressbar)
+    rng = np.random.default_rng(seed)
+    eta = d.beta @ pf.new_X(newdata).T + pf.new_offset(newdata)  # (S, m)
+    Zs = [b.new_Z(newdata) for b in pf.blocks]
+    S = eta.shape[0]
+    if kind == "conditional":
+        for i, b in enumerate(pf.blocks):
+            cols = [c.strip() for c in b.factor.split(":")]
+            missing = [c for c in cols if c not in newdata.columns]
+            if missing:
+                raise ValueError(
+                    f"conditional predictions need the grouping column(s) {missing} in newdata"
+                )
+            key = newdata[cols[0]].astype(str) if len(cols) > 1 else newdata[cols[0]]
+            for c in cols[1:]:
+                key = key + ":" + newdata[c].astype(str)
+            lookup = {lv: j for j, lv in enumerate(b.levels)}
+            unknown = [v for v in key if v not in lookup]
+            if unknown:
+                raise ValueError(
+                    f"levels {sorted(set(map(str, unknown)))[:10]} of {b.factor!r} "
+                    "were not in the fitted data: use kind='new_group'"
+                )
+            codes = np.array([lookup[v] for v in key])
+            if d.ranef is None:  # ML: the fitted groups' effects from their conditional law
+                b = _conditional_effect_draws(fit.ml, i, codes, S, rng)
+            else:
+                b = d.ranef[i][:, codes, :]
+            eta = eta + np.einsum("sme,me->sm", b, Zs[i])
+    elif kind == "new_group":
+        for i, L in enumerate(d.chol):
+            b_new = np.einsum("sij,sj->si", L, rng.standard_normal((S, L.shape[-1])))
+            eta = eta + b_new @ Zs[i].T
+    elif kind == "population":
+        K = n_integrate
+        extra = np.zeros((S, K, eta.shape[1]))
+        for i, L in enumerate(d.chol):
+            b_new = np.einsum("sij,skj->ski", L, rng.standard_normal((S, K, L.shape[-1])))
+            extra += np.einsum("ske,me->skm", b_new, Zs[i])
+        eta = eta[:, None, :] + extra
+    return eta
+
+
+def category_probabilities(
+    fit,
+    newdata: pd.DataFrame,
+    kind: str = "fixed",
+    prob: float | None = None,
+    random_seed: int | None = None,
+    n_integrate: int = 200,
+) -> pd.DataFrame:
+    """The probability of every category of an ordinal response for new rows, with
+    intervals (the ordinal counterpart of :func:`predict`, with its ``kind``).
+
+    Returns
+    -------
+    DataFrame
+        One row per row of ``newdata`` and category: ``newdata``'s columns, ``row`` (its
+        position), ``category``, ``mean``, ``lower``, ``upper`` (central interval at
+        ``prob``: over the posterior, or for ML fits over plug-in draws of the coefficients
+        with the thresholds at their estimates).
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> wine = hierarch.load_dataset("wine")
+    >>> fit = hierarch.model("rating ~ temp + contact + (1 | judge)", wine,
+    ...                      family="cumulative").fit(method="laplace")
+    >>> p = category_probabilities(fit, wine.head(1))
+    >>> round(float(p["mean"].sum()), 6)
+    1.0
+    """
+    model = fit.model
+    if model.family_info.support != "ordinal":
+        raise ValueError(
+            f"category_probabilities() is for ordinal models; this one is {model.family}: "
+            "use predict()"
+        )
+    eta = _eta_draws(fit, newdata, kind, random_seed, n_integrate, 0, False)
+    cuts = _dispersion(fit)
+    shape = (eta.shape[0],) + (1,) * (eta.ndim - 1)
+    cuts = tuple(np.asarray(c, float).reshape(shape) if np.ndim(c) else c for c in cuts)
+    P = LAPLACE_FAMILIES["cumulative"](model.link).probabilities(eta, cuts)
+    if kind == "population":
+        P = P.mean(axis=1)
+    lo, hi = _interval(np.moveaxis(P, -1, 1).reshape(P.shape[0], -1), float(prob or fit.conf_level))
+    K = P.shape[-1]
+    base = newdata.reset_index(drop=True)
+    out = base.loc[np.repeat(np.arange(len(base)), K)].reset_index(drop=True)
+    out["row"] = np.repeat(np.arange(len(base)), K)
+    out["category"] = list(model.categories) * len(base)
+    out["mean"] = P.mean(axis=0).reshape(-1)
+    # (the interval arrays are in category-major order: put them in row-major order)
+    out["lower"] = lo.reshape(K, len(base)).T.reshape(-1)
+    out["upper"] = hi.reshape(K, len(base)).T.reshape(-1)
+    out.attrs["kind"] = kind
+    return out
+
+
 def predict(
     fit,
     newdata: pd.DataFrame,
@@ -1095,65 +1208,19 @@ def predict(
     DataFrame
         ``newdata`` with ``mean``, ``lower``, ``upper`` (central interval at ``prob``).
     """
-    kinds = ("conditional", "new_group", "population", "fixed")
-    if kind not in kinds:
-        raise ValueError(f"kind must be one of {', '.join(kinds)}, got {kind!r}")
     if scale not in ("response", "link"):
         raise ValueError(f"scale must be 'response' or 'link', got {scale!r}")
-    if n_boot and _is_bayes(fit):
-        raise ValueError("n_boot is for maximum-likelihood fits; a Bayesian fit uses its posterior")
     model = fit.model
-    pf = model.parsed
-    seed = random_seed
-    if seed is None:
-        seed = fit.spec["sampler"]["random_seed"] if _is_bayes(fit) else 0
-    d = _draws(fit, seed, n_boot, progressbar)
-    rng = np.random.default_rng(seed)
-    eta = d.beta @ pf.new_X(newdata).T + pf.new_offset(newdata)  # (S, m)
-    Zs = [b.new_Z(newdata) for b in pf.blocks]
-    S = eta.shape[0]
-    if kind == "conditional":
-        for i, b in enumerate(pf.blocks):
-            cols = [c.strip() for c in b.factor.split(":")]
-            missing = [c for c in cols if c not in newdata.columns]
-            if missing:
-                raise ValueError(
-                    f"conditional predictions need the grouping column(s) {missing} in newdata"
-                )
-            key = newdata[cols[0]].astype(str) if len(cols) > 1 else newdata[cols[0]]
-            for c in cols[1:]:
-                key = key + ":" + newdata[c].astype(str)
-            lookup = {lv: j for j, lv in enumerate(b.levels)}
-            unknown = [v for v in key if v not in lookup]
-            if unknown:
-                raise ValueError(
-                    f"levels {sorted(set(map(str, unknown)))[:10]} of {b.factor!r} "
-                    "were not in the fitted data: use kind='new_group'"
-                )
-            codes = np.array([lookup[v] for v in key])
-            if d.ranef is None:  # ML: the fitted groups' effects from their conditional law
-                b = _conditional_effect_draws(fit.ml, i, codes, S, rng)
-            else:
-                b = d.ranef[i][:, codes, :]
-            eta = eta + np.einsum("sme,me->sm", b, Zs[i])
-    elif kind == "new_group":
-        for i, L in enumerate(d.chol):
-            b_new = np.einsum("sij,sj->si", L, rng.standard_normal((S, L.shape[-1])))
-            eta = eta + b_new @ Zs[i].T
+    if kind == "population" and scale == "link" and _mean_needs_extra(model):
+        raise ValueError(
+            f"a {model.family} model's population-averaged mean has no link scale (its "
+            "mean is not the inverse link of the linear predictor): use scale='response'"
+        )
+    eta = _eta_draws(fit, newdata, kind, random_seed, n_integrate, n_boot, progressbar)
     if kind != "population":
         mu = eta if scale == "link" else _response_mean(fit, eta)
     else:
-        if scale == "link" and _mean_needs_extra(model):
-            raise ValueError(
-                f"a {model.family} model's population-averaged mean has no link scale (its "
-                "mean is not the inverse link of the linear predictor): use scale='response'"
-            )
-        K = n_integrate
-        extra = np.zeros((S, K, eta.shape[1]))
-        for i, L in enumerate(d.chol):
-            b_new = np.einsum("sij,skj->ski", L, rng.standard_normal((S, K, L.shape[-1])))
-            extra += np.einsum("ske,me->skm", b_new, Zs[i])
-        mu = _response_mean(fit, eta[:, None, :] + extra).mean(axis=1)
+        mu = _response_mean(fit, eta).mean(axis=1)
         if scale == "link":
             from hierarch.core.families import link_np
 

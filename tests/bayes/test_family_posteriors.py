@@ -84,7 +84,10 @@ def test_ordinal_matches_brms(link):
         "sd": Prior("HalfNormal", sigma=1.0),
     }
     model = hierarch.model(
-        "rating ~ temp + contact + (1 | judge)", data, family="cumulative", link=link,
+        "rating ~ temp + contact + (1 | judge)",
+        data,
+        family="cumulative",
+        link=link,
         priors=priors,
     )
     fit = model.fit(draws=1500, tune=1000, chains=4, random_seed=20261202)

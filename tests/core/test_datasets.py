@@ -16,9 +16,13 @@ EXPECTED = {
     "pastes": (60, ["strength", "batch", "cask", "sample"]),
     "grouseticks": (403, ["INDEX", "TICKS", "BROOD", "HEIGHT", "YEAR", "LOCATION", "cHEIGHT"]),
     "seed004_slopes": (140, ["Group", "X", "Y"]),
+    "wine": (72, ["rating", "temp", "contact", "judge", "bottle"]),
 }
 #: made by the R reference script, not in shared/data: the reference CSV is its source
-MADE_HERE = {"seed004_slopes": Path(__file__).parents[1] / "reference" / "lmertest_sim_seed004.csv"}
+MADE_HERE = {
+    "seed004_slopes": Path(__file__).parents[1] / "reference" / "lmertest_sim_seed004.csv",
+    "wine": Path(__file__).parents[1] / "reference" / "families_wine.csv",
+}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

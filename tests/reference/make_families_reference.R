@@ -5,6 +5,7 @@
 ##   C. ordinal cumulative link mixed models    (ordinal::clmm, Laplace and AGQ)
 ##   D. Bayesian Student-t mixed model          (brms / rstan, NUTS)
 ##   E. Bayesian zero-inflated and hurdle counts (brms / rstan, NUTS; data of case B)
+##   F. Bayesian cumulative logit / probit mixed models (brms / rstan, NUTS; data of case C)
 ##
 ## Run from the repository root:
 ##     Rscript tests/reference/make_families_reference.R
@@ -22,7 +23,7 @@
 ## Needs R with glmmTMB, TMB, lme4, ordinal, brms, rstan, posterior and jsonlite
 ## (Debian: r-base-core r-cran-glmmtmb r-cran-lme4 r-cran-ordinal r-cran-brms
 ##  r-cran-posterior r-cran-jsonlite). The versions used are stored in the JSON.
-## brms compiles five Stan models (about 40 s each here); the whole run takes about 5 minutes.
+## brms compiles seven Stan models (about 30 to 40 s each here); the whole run takes about 6 minutes.
 ## See FAMILIES.md for the layout of the JSON and the caveats.
 ## The Python test suite only reads the JSON and CSV files; it never needs R.
 
@@ -636,6 +637,146 @@ for (key in names(brms_zi_cases)) {
 }
 
 ## ---------------------------------------------------------------------------
+## F. Bayesian ordinal (cumulative) mixed models (brms)
+## ---------------------------------------------------------------------------
+
+cat("F. brms cumulative logit / probit models on the wine data (two Stan models)\n")
+## Same data and model as case C: rating (ordered 1..5) ~ temp + contact + (1 | judge),
+## treatment contrasts (cold / no are the reference levels).
+## brms's cumulative family: P(Y <= j) = F(disc * (Intercept_j - eta)), disc = 1,
+## eta = b_tempwarm tempwarm + b_contactyes contactyes + r_judge, with F = plogis or
+## pnorm: the same convention as clmm's alpha_j - x'beta - u_judge.
+## Centring: by default brms fits the thresholds of the *centred* design
+## (eta = (X - colMeans(X)) b) and reports b_Intercept = Intercept + colMeans(X) b, so the
+## reported thresholds are on the uncentred scale but the Intercept prior applies
+## to the centred ones. With bf(..., center = FALSE) brms uses the uncentred X
+## (tempwarm, contactyes; the thresholds replace the intercept column), the
+## ordered[4] parameter Intercept is the threshold vector alpha itself,
+## b_Intercept = Intercept, and the normal(0, 5) prior applies to alpha_1..alpha_4
+## directly (jointly: the product of the four normal densities restricted to
+## alpha_1 < ... < alpha_4, brms's ordered type). The checks below confirm this
+## from the Stan data and code, and from brms's log_lik against a hand-written
+## likelihood.
+brms_ord_cases <- list(
+  brms_cumulative_logit = list(link = "logit", cdf = plogis, clmm_key = "wine_clmm_logit"),
+  brms_cumulative_probit = list(link = "probit", cdf = pnorm, clmm_key = "wine_clmm_probit")
+)
+brms_ord_seed <- 20240705L
+brms_ord_iter <- 3000L
+brms_ord_warmup <- 1000L
+brms_ord_formula <- bf(rating ~ temp + contact + (1 | judge), center = FALSE)
+brms_ord_priors <- c(
+  prior(normal(0, 5), class = b),
+  prior(normal(0, 5), class = Intercept),
+  prior(normal(0, 1), class = sd)
+)
+thr_names <- sprintf("b_Intercept[%d]", 1:4)
+ord_vars <- c("b_tempwarm", "b_contactyes", thr_names, "sd_judge__Intercept")
+for (key in names(brms_ord_cases)) {
+  cs <- brms_ord_cases[[key]]
+  cat(sprintf("  %s\n", key))
+  cap <- capture_fit(brm(brms_ord_formula, data = wine_df, family = cumulative(link = cs$link),
+                         prior = brms_ord_priors, chains = 4, iter = brms_ord_iter,
+                         warmup = brms_ord_warmup, seed = brms_ord_seed, refresh = 0,
+                         cores = 1, backend = "rstan"))
+  fit <- cap$fit
+  ## No centring: the design is the uncentred treatment coding, and the
+  ## reported thresholds are the sampled (prior-bearing) ones.
+  sdat <- standata(fit)
+  X_expected <- cbind(tempwarm = as.numeric(wine_df$temp == "warm"),
+                      contactyes = as.numeric(wine_df$contact == "yes"))
+  stopifnot(identical(colnames(sdat$X), c("tempwarm", "contactyes")),
+            max(abs(unname(sdat$X) - unname(X_expected))) == 0,
+            sdat$nthres == 4, all(sdat$Y == as.integer(wine_df$rating)))
+  code <- as.character(stancode(fit))
+  stopifnot(!grepl("means_X", code, fixed = TRUE),
+            grepl("b_Intercept = Intercept;", code, fixed = TRUE),
+            grepl("lprior += normal_lpdf(Intercept | 0, 5);", code, fixed = TRUE))
+  dr <- as_draws_df(fit)
+  s <- as.data.frame(summarise_draws(subset_draws(dr, variable = ord_vars),
+                                     mean, sd, ~quantile2(.x, probs = c(0.05, 0.5, 0.95)),
+                                     mcse_mean, ess_bulk, ess_tail, rhat))
+  stopifnot(identical(s$variable, ord_vars))
+  ## Likelihood check on the first 5 draws: brms's log_lik equals
+  ## log(F(alpha_y - eta) - F(alpha_{y-1} - eta)) with alpha_0 = -Inf, alpha_5 = Inf,
+  ## eta = X b + r_judge (the uncentred design).
+  ll_brms <- log_lik(fit, draw_ids = 1:5)
+  dm <- unclass(as_draws_matrix(dr))[1:5, , drop = FALSE]
+  r_names <- sprintf("r_judge[%s,Intercept]", levels(wine_df$judge))
+  y <- as.integer(wine_df$rating)
+  ll_hand <- t(sapply(1:5, function(d) {
+    eta <- drop(X_expected %*% as.numeric(dm[d, c("b_tempwarm", "b_contactyes")])) +
+      as.numeric(dm[d, r_names])[as.integer(wine_df$judge)]
+    a <- c(-Inf, as.numeric(dm[d, thr_names]), Inf)
+    log(cs$cdf(a[y + 1] - eta) - cs$cdf(a[y] - eta))
+  }))
+  ll_diff <- max(abs(ll_brms - ll_hand))
+  stopifnot(ll_diff < 1e-8)
+  np <- nuts_params(fit)
+  dv <- np[np$Parameter == "divergent__", ]
+  td <- np[np$Parameter == "treedepth__", ]
+  nd <- sum(dv$Value)
+  if (nd > 0) note_problem(key, sprintf("%d divergent transitions", nd))
+  if (max(s$rhat) > 1.01) note_problem(key, "R-hat > 1.01")
+  if (min(s$ess_bulk) < 400) note_problem(key, "ess_bulk < 400")
+  if (length(cap$warnings)) note_problem(key, paste("warnings:", paste(cap$warnings, collapse = " | ")))
+  ## Posterior means and medians against clmm's ML estimates (case C, Laplace).
+  cl <- out[[cs$clmm_key]]
+  ml <- c(unlist(cl$beta), unlist(cl$alpha), judge_sd = cl$judge_sd)
+  cmp <- data.frame(variable = ord_vars, clmm_name = names(ml), clmm = unname(ml),
+                    posterior_mean = as.numeric(s$mean), posterior_median = as.numeric(s$q50))
+  cmp$mean_minus_clmm <- cmp$posterior_mean - cmp$clmm
+  fixed_rows <- cmp$variable != "sd_judge__Intercept"
+  ps <- as.data.frame(prior_summary(fit))
+  el <- rstan::get_elapsed_time(fit$fit)
+  out[[key]] <- list(
+    engine = "brms (rstan backend)",
+    formula = "bf(rating ~ temp + contact + (1 | judge), center = FALSE)",
+    family = sprintf("cumulative(link = \"%s\", threshold = \"flexible\"), disc = 1", cs$link),
+    likelihood = sprintf("P(rating <= j) = %s(Intercept_j - eta), j = 1..4; eta = b_tempwarm tempwarm + b_contactyes contactyes + r_judge; r_judge ~ N(0, sd_judge__Intercept^2). Same convention as clmm (alpha_j - x'beta - u).",
+                         if (cs$link == "logit") "plogis" else "pnorm"),
+    data = "families_wine.csv",
+    response = "rating as an ordered factor with levels 1..5",
+    design = "uncentred treatment coding: tempwarm = 1 if temp == warm (cold reference), contactyes = 1 if contact == yes (no reference); no intercept column",
+    centring = "center = FALSE: brms samples the thresholds of the uncentred design, b_Intercept[j] = Intercept[j] (no means_X shift), and the Intercept prior applies to these thresholds; checked from standata() and stancode()",
+    priors = I(c("b_tempwarm, b_contactyes ~ normal(0, 5)",
+                 "b_Intercept[1..4] ~ normal(0, 5) each, on the uncentred thresholds, restricted to b_Intercept[1] < ... < b_Intercept[4] (Stan ordered vector)",
+                 "sd_judge__Intercept ~ normal(0, 1) truncated to > 0 (half-normal)")),
+    prior_summary = lapply(seq_len(nrow(ps)), function(i) {
+      p <- ps[i, ]
+      list(prior = p$prior, class = p$class, coef = p$coef, group = p$group, lb = p$lb, ub = p$ub,
+           source = p$source)
+    }),
+    chains = 4L, iter = brms_ord_iter, warmup = brms_ord_warmup,
+    draws_per_chain = brms_ord_iter - brms_ord_warmup,
+    seed = brms_ord_seed, adapt_delta = 0.8, max_treedepth = 10L,
+    summary = setNames(lapply(seq_len(nrow(s)), function(i) list(
+      mean = s$mean[i], sd = s$sd[i], q5 = s$q5[i], q50 = s$q50[i], q95 = s$q95[i],
+      mcse_mean = s$mcse_mean[i], ess_bulk = s$ess_bulk[i], ess_tail = s$ess_tail[i],
+      rhat = s$rhat[i])), s$variable),
+    summary_functions = "posterior::summarise_draws(mean, sd, quantile2(probs = c(0.05, 0.5, 0.95)), mcse_mean, ess_bulk, ess_tail, rhat)",
+    clmm_comparison = list(
+      clmm_key = cs$clmm_key,
+      variables = I(cmp$variable), clmm_names = I(cmp$clmm_name), clmm = I(cmp$clmm),
+      posterior_mean = I(cmp$posterior_mean), posterior_median = I(cmp$posterior_median),
+      mean_minus_clmm = I(cmp$mean_minus_clmm),
+      max_abs_diff_thresholds_and_beta = max(abs(cmp$mean_minus_clmm[fixed_rows]))),
+    log_lik_check = list(
+      what = "max |brms log_lik - log(F(alpha_y - eta) - F(alpha_{y-1} - eta))| over the first 5 draws and all 72 rows, eta = uncentred X b + r_judge",
+      max_abs_diff = ll_diff),
+    divergences = as.integer(nd),
+    divergences_per_chain = I(as.integer(tapply(dv$Value, dv$Chain, sum))),
+    max_treedepth_hits = as.integer(sum(td$Value >= 10)),
+    stancode = code,
+    warnings = I(cap$warnings),
+    messages = I(cap$messages),
+    seconds = cap$seconds,
+    sampling_seconds_per_chain = list(warmup = I(unname(el[, "warmup"])), sample = I(unname(el[, "sample"]))),
+    compile_and_overhead_seconds = cap$seconds - sum(el)
+  )
+}
+
+## ---------------------------------------------------------------------------
 ## Notes, problems, write
 ## ---------------------------------------------------------------------------
 
@@ -655,7 +796,8 @@ out$notes <- I(c(
   "brms_student: summary by posterior::summarise_draws over 4 x 5000 post-warmup draws. p_nu_below_1.5 is the share of draws of nu below 1.5, showing that brms's lower bound nu > 1 (truncation of the Gamma(2, 0.1) prior) is immaterial. stancode is the Stan program brms generated.",
   "brms_zip, brms_zinb, brms_hurdle_poisson, brms_hurdle_nb: bf(y ~ 0 + Intercept + x + (1 | g)) on families_sim_zi.csv, log link, 4 x 2000 post-warmup draws. zi = P(structural zero): P(0) = zi + (1 - zi) f(0), P(k > 0) = (1 - zi) f(k). hu = P(y = 0): P(0) = hu, P(k > 0) = (1 - hu) f(k) / (1 - f(0)). f = dpois(k, mu) or dnbinom(k, size = shape, mu = mu), mu = exp(eta) (for the hurdle models the mean of the untruncated parent). shape = NB size, Var = mu + mu^2 / shape. Priors: normal(0, 2.5) on b_Intercept and b_x, half-normal(0, 1) on sd_g__Intercept, beta(1, 1) on zi / hu, exponential(1) on shape. brms's zi / hu are probabilities, glmmTMB's zi_fixef (case B) is on the logit scale.",
   "brms_hurdle_poisson / brms_hurdle_nb: hu_exact_posterior is the exact posterior of hu, Beta(1 + #zeros, 1 + #positives), because the hurdle likelihood with a constant hu factorises; the MCMC summary of hu should match it within its MCSE.",
-  "convergence_problems lists every fit that did not converge cleanly (pdHess FALSE, optimizer code not 0, warnings, divergences, R-hat > 1.01, and for case E ess_bulk < 400); empty means none.",
+  "brms_cumulative_logit, brms_cumulative_probit: bf(rating ~ temp + contact + (1 | judge), center = FALSE), cumulative(link = logit / probit) on families_wine.csv, 4 x 2000 post-warmup draws. P(rating <= j) = F(b_Intercept[j] - eta), eta = b_tempwarm tempwarm + b_contactyes contactyes + r_judge (uncentred treatment coding), as clmm's alpha_j - x'beta - u. center = FALSE makes the sampled thresholds those of the uncentred design, so b_Intercept[j] are comparable with clmm's alpha and the normal(0, 5) Intercept prior applies to them (restricted to increasing order). Priors: normal(0, 5) on b_tempwarm, b_contactyes and each threshold, half-normal(0, 1) on sd_judge__Intercept. clmm_comparison lists posterior mean - clmm estimate; log_lik_check verifies brms's log_lik against the hand-written likelihood.",
+  "convergence_problems lists every fit that did not converge cleanly (pdHess FALSE, optimizer code not 0, warnings, divergences, R-hat > 1.01, and for cases E and F ess_bulk < 400); empty means none.",
   "seconds: wall time of each fit on the machine that made the file."
 ))
 out$total_seconds <- proc.time()[["elapsed"]] - t_start
@@ -699,7 +841,7 @@ cat("\n== brms_student\n")
 print(format(sm, digits = 5), row.names = FALSE)
 cat(sprintf("divergences %d  P(nu < 1.5) %.6f  min nu %.4f\n", n_div, out$brms_student$p_nu_below_1.5,
             out$brms_student$min_nu_draw))
-for (key in names(brms_zi_cases)) {
+for (key in c(names(brms_zi_cases), names(brms_ord_cases))) {
   f <- out[[key]]
   cat(sprintf("\n== %s  [%s]\n", key, f$family))
   s <- do.call(rbind, lapply(names(f$summary), function(v) data.frame(variable = v, f$summary[[v]])))
@@ -708,6 +850,14 @@ for (key in names(brms_zi_cases)) {
     "exact hu posterior %s: mean %.6f sd %.6f q5 %.6f q50 %.6f q95 %.6f\n", distribution, mean, sd, q5, q50, q95)))
   cat(sprintf("divergences %d  treedepth hits %d  %.1f s (sampling %.1f s)\n", f$divergences,
               f$max_treedepth_hits, f$seconds, f$seconds - f$compile_and_overhead_seconds))
+}
+for (key in names(brms_ord_cases)) {
+  cm <- out[[key]]$clmm_comparison
+  cat(sprintf("\n%s vs %s (posterior mean - clmm):\n", key, cm$clmm_key))
+  print(format(data.frame(variable = cm$variables, clmm = cm$clmm, mean = cm$posterior_mean,
+                          median = cm$posterior_median, diff = cm$mean_minus_clmm), digits = 5),
+        row.names = FALSE)
+  cat(sprintf("log_lik check max |diff| %.3g\n", out[[key]]$log_lik_check$max_abs_diff))
 }
 cat("\nconvergence problems:", if (length(problems)) paste(problems, collapse = "\n") else "none", "\n")
 cat(sprintf("total %.1f s\nwrote %s\n", out$total_seconds, out_file))
