@@ -25,6 +25,7 @@ __all__ = [
     "ShrinkageAnimation",
     "animate_shrinkage",
     "plot_caterpillar",
+    "plot_category_probabilities",
     "plot_group_lines",
     "plot_hyperparameters",
     "plot_population",
@@ -524,6 +525,53 @@ def plot_ppc_groups(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.scatter([], [], color="k", s=14, label="observed")
     ax.plot([], [], color="C0", lw=2, alpha=0.6, label=f"replicates, central {pct}%")
     ax.legend(fontsize="small", frameon=False, loc="best")
+    return ax
+
+
+def plot_category_probabilities(
+    table: pd.DataFrame, ax: Axes | None = None, *, label: list[str] | None = None
+) -> Axes:
+    """Stacked bars of an ordinal model's category probabilities, one bar per row of the
+    new data, darker for higher categories.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`hierarch.report.mixed.category_probabilities`.
+    label : list of str, optional
+        Columns of the new data that name each bar (default: all but the results').
+    """
+    ax = _ax(ax)
+    results = {"row", "category", "mean", "lower", "upper"}
+    label = label or [c for c in table.columns if c not in results]
+    wide = table.pivot(index="row", columns="category", values="mean")
+    cats = list(dict.fromkeys(table["category"]))
+    wide = wide[cats]
+    names = (
+        table.drop_duplicates("row")
+        .set_index("row")[label]
+        .astype(str)
+        .agg(", ".join, axis=1)
+        .loc[wide.index]
+    )
+    colors = plt.cm.viridis(np.linspace(0.9, 0.1, len(cats)))
+    left = np.zeros(len(wide))
+    y = np.arange(len(wide))
+    for c, color in zip(cats, colors, strict=True):
+        ax.barh(y, wide[c], left=left, color=color, label=str(c), height=0.7)
+        left += wide[c].to_numpy()
+    ax.set_yticks(y, list(names))
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"probability ({table.attrs.get('kind', 'fixed')} prediction, mean)")
+    ax.legend(
+        title="category",
+        ncols=len(cats),
+        fontsize="small",
+        frameon=False,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+    )
     return ax
 
 

@@ -152,3 +152,23 @@ def test_hyperparameter_plot_draws_the_priors(pigs_bayes):
         assert any(line.get_linestyle() == "--" for line in ax.lines)
         assert ax.get_xlabel()
     assert axes[1].get_xlabel() == "SD of week between id groups"
+
+
+def test_plot_category_probabilities():
+    import pandas as pd
+
+    import hierarch
+
+    wine = hierarch.load_dataset("wine")
+    fit = hierarch.model("rating ~ temp + contact + (1 | judge)", wine, family="cumulative").fit(
+        method="laplace"
+    )
+    new = pd.DataFrame({"temp": ["cold", "warm"], "contact": ["no", "yes"]})
+    table = fit.category_probabilities(new)
+    ax = plots.plot_category_probabilities(table)
+    assert isinstance(ax, Axes)
+    # one bar per row and category, stacked to 1; the rows named by their predictors
+    assert len(ax.patches) == 2 * 5
+    ends = [p.get_x() + p.get_width() for p in ax.patches[-2:]]
+    np.testing.assert_allclose(ends, 1.0, atol=1e-12)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cold, no", "warm, yes"]

@@ -244,7 +244,7 @@ class ModelSpec:
         positive = {k for k in defaults if k == "sigma" or k.startswith("sd_")}
         extra = set(self.family_info.default_extra_priors(self.parsed.y))
         unit = extra & {"zi", "hu"}  # probabilities
-        positive |= extra - unit
+        positive |= extra - unit - {"cutpoints"}  # (ordinal thresholds: any real numbers)
         self.priors = resolve_priors(defaults, priors, positive=positive, unit=unit)
         #: "auto" or a per-block dict of "centred" / "non-centred" (checked here; "auto" is
         #: resolved by the Bayesian engine, :func:`hierarch.bayes.parameterization.choose`)

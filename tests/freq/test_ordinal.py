@@ -116,3 +116,8 @@ def test_ordered_categorical_response_and_bad_inputs(wine):
         hierarch.model(FORMULA, wine, family="cumulative", link="log")
     with pytest.raises(ValueError, match="not available for ordinal models"):
         fit.shrinkage()
+    # thresholds are real numbers: a prior over the whole line is accepted
+    m = hierarch.model(
+        FORMULA, wine, family="cumulative", priors={"cutpoints": {"dist": "Normal", "sigma": 3}}
+    )
+    assert m.priors["cutpoints"].params["sigma"] == 3
