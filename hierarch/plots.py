@@ -556,21 +556,19 @@ def plot_category_probabilities(
     )
     colors = plt.cm.viridis(np.linspace(0.9, 0.1, len(cats)))
     left = np.zeros(len(wide))
-    y = np.arange(len(wide))
+    y = -np.arange(len(wide))  # the first row on top (also on axes sharing y)
     for c, color in zip(cats, colors, strict=True):
         ax.barh(y, wide[c], left=left, color=color, label=str(c), height=0.7)
         left += wide[c].to_numpy()
     ax.set_yticks(y, list(names))
-    ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"probability ({table.attrs.get('kind', 'fixed')} prediction, mean)")
     ax.legend(
         title="category",
-        ncols=len(cats),
         fontsize="small",
         frameon=False,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
     )
     return ax
 

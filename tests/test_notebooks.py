@@ -24,6 +24,7 @@ EXPECTED_OUTPUT = {
     "05_glmm_cbpp": ["log-likelihood: -91.9834"],  # C(period) + (1 | herd), AGQ, 25 points
     "06_overdispersion_grouseticks": ["SD 0.5415  (overdispersion)"],  # (1 | INDEX)
     "08_nested_and_crossed": ["batch:cask  hierarch 2.9041", "sample    hierarch 1.9316"],
+    "12_robust_and_ordinal": ["threshold 1|2: -1.6237"],  # clmm: -1.62367
 }
 
 
