@@ -42,6 +42,7 @@ _FUNCTIONS = {
     "poly",  # orthogonal polynomials, as R's poly(x, k)
     "bs",  # B-splines, as R's splines::bs (hierarch.core.splines)
     "ns",  # natural cubic splines, as R's splines::ns
+    "cr",  # cubic regression splines, as mgcv's s(x, bs = "cr"), centred
     "c",  # a list of values, as R's c(): bs(x, knots=c(40, 60))
     "I",  # arithmetic inside a term, as R's I(): I(x^2) (R's ^ is read as a power)
 }

@@ -1,4 +1,5 @@
-"""Spline terms with R's semantics: ``bs()`` as ``splines::bs`` and ``ns()`` as ``splines::ns``.
+"""Spline terms with R's semantics: ``bs()`` as ``splines::bs``, ``ns()`` as ``splines::ns`` and
+``cr()`` as mgcv's cubic regression spline.
 
 formulae's own ``bs()`` centres its basis (a sum-to-zero constraint over the data), so its
 columns are not R's; a user moving a formula from lme4 expects R's columns. These two are
@@ -16,6 +17,11 @@ and reused for new data, as R's ``predict(<bs>, newx)``.
   B-spline basis projected onto the null space of the second derivatives at the boundary knots
   (through the QR decomposition of their constraint matrix, as R), ``df - 1 - intercept``
   interior knots; linear beyond the boundary knots.
+- ``cr(x, df=None, knots=None)``: mgcv's cubic regression spline basis (``s(x, bs = "cr",
+  k = df + 1)``) with its sum-to-zero constraint absorbed, as mgcv's ``smoothCon(...,
+  absorb.cons = TRUE)`` builds it for a GAM or ``gamm4``: ``df`` columns beside the
+  intercept, knots at quantiles of ``x``.  patsy's ``cr`` (statsmodels' formula library)
+  computes it; this wrapper gives it formulae's stateful-transform interface.
 """
 
 from __future__ import annotations
@@ -25,10 +31,18 @@ import re
 import numpy as np
 from scipy.interpolate import BSpline
 
-__all__ = ["INTERNAL_NAMES", "RBSpline", "RNaturalSpline", "NAMESPACE", "user_name", "internal"]
+__all__ = [
+    "INTERNAL_NAMES",
+    "MgcvCubicRegressionSpline",
+    "NAMESPACE",
+    "RBSpline",
+    "RNaturalSpline",
+    "internal",
+    "user_name",
+]
 
 #: the formulae names of the transforms (a formula's ``bs(`` / ``ns(`` is rewritten to them)
-INTERNAL_NAMES = {"bs": "hierarch_bs", "ns": "hierarch_ns"}
+INTERNAL_NAMES = {"bs": "hierarch_bs", "ns": "hierarch_ns", "cr": "hierarch_cr"}
 
 
 def _no_unknown(unknown: dict, fn: str, allowed: str) -> None:
@@ -158,10 +172,44 @@ class RNaturalSpline(_RSpline):
         return (basis @ self.q)[:, 2:]
 
 
-#: what :mod:`hierarch.core.formula` adds to formulae's namespace
-NAMESPACE = {INTERNAL_NAMES["bs"]: RBSpline, INTERNAL_NAMES["ns"]: RNaturalSpline}
+class MgcvCubicRegressionSpline(_RSpline):
+    """mgcv's ``cr`` basis, centred (patsy's ``cr(..., constraints="center")``), as a
+    formulae stateful transform."""
 
-_CALL = re.compile(r"(?<![A-Za-z0-9_.])(bs|ns)\(")
+    __transform_name__ = INTERNAL_NAMES["cr"]
+
+    def __call__(self, x, df=None, knots=None, **unknown):
+        if unknown:
+            raise ValueError(
+                f"cr() has no argument {', '.join(map(repr, unknown))}; it takes df, knots "
+                "(as mgcv's s(x, bs = 'cr', k = df + 1), with its sum-to-zero constraint)"
+            )
+        from patsy.mgcv_cubic_splines import CR
+
+        x = _as_x(x)
+        if not self.params_set:
+            if knots is None and df is None:
+                raise ValueError("cr() needs df= or knots=")
+            if knots is not None:
+                inner, _, _ = self._knots(x, None, knots, 0, 0, "cr()")
+                self.kwargs = {"knots": inner}
+            else:
+                self.kwargs = {"df": _check_int(df, "df", 2)}  # after centring: mgcv's k - 1
+            self.cr = CR()
+            self.cr.memorize_chunk(x, constraints="center", **self.kwargs)
+            self.cr.memorize_finish()
+            self.params_set = True
+        return np.asarray(self.cr.transform(x, constraints="center", **self.kwargs))
+
+
+#: what :mod:`hierarch.core.formula` adds to formulae's namespace
+NAMESPACE = {
+    INTERNAL_NAMES["bs"]: RBSpline,
+    INTERNAL_NAMES["ns"]: RNaturalSpline,
+    INTERNAL_NAMES["cr"]: MgcvCubicRegressionSpline,
+}
+
+_CALL = re.compile(r"(?<![A-Za-z0-9_.])(bs|ns|cr)\(")
 
 
 def internal(expr: str) -> str:

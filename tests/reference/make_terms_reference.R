@@ -16,10 +16,15 @@
 ##                      new values inside and outside the boundary knots
 ##   fit_ns3            lmer(weight ~ ns(week, 3) + (1 | id)) by REML
 ##   fit_bs4            lmer(weight ~ bs(week, df = 4) + (1 | id)) by REML
+##   cr                 mgcv's cubic regression spline bases with the sum-to-zero constraint
+##                      absorbed (smoothCon(s(v, bs = "cr", k = df + 1), absorb.cons = TRUE)),
+##                      on the data and on new values (PredictMat), for hierarch's cr()
+##   fit_cr4            lmer(weight ~ <cr basis of week, k = 5> + (1 | id)) by REML
 
 suppressPackageStartupMessages({
   library(lme4)
   library(splines)
+  library(mgcv)
   library(jsonlite)
 })
 
@@ -49,6 +54,20 @@ spline_case <- function(label, basis, newv) {
        boundary = as.numeric(attr(basis, "Boundary.knots")),
        new = as.numeric(newv), predicted = cols(suppressWarnings(predict(basis, newv))))
 }
+cr_case <- function(label, var, k, newv) {
+  d <- data.frame(v = pigs[[var]])
+  sm <- smoothCon(s(v, bs = "cr", k = k), data = d, absorb.cons = TRUE)[[1]]
+  list(label = label, columns = cols(sm$X), knots = as.numeric(sm$xp), new = as.numeric(newv),
+       predicted = cols(PredictMat(sm, data.frame(v = newv))))
+}
+cr_out <- list(
+  cr_case("cr(weight, df=4)", "weight", 5, neww),
+  cr_case("cr(weight, df=6)", "weight", 7, neww),
+  cr_case("cr(week, df=3)", "week", 4, newx)
+)
+cr_week <- smoothCon(s(week, bs = "cr", k = 5), data = pigs, absorb.cons = TRUE)[[1]]$X
+pigs_cr <- pigs
+pigs_cr$CR <- cr_week
 splines_out <- list(
   spline_case("bs(weight, df=5)", bs(pigs$weight, df = 5), neww),
   spline_case("bs(weight, df=6, degree=2)", bs(pigs$weight, df = 6, degree = 2), neww),
@@ -67,7 +86,10 @@ out <- list(
   fit_I2 = summarise(lmer(weight ~ week + I(week^2) + (week | id), data = pigs)),
   splines = splines_out,
   fit_ns3 = summarise(lmer(weight ~ ns(week, 3) + (1 | id), data = pigs)),
-  fit_bs4 = summarise(lmer(weight ~ bs(week, df = 4) + (1 | id), data = pigs))
+  fit_bs4 = summarise(lmer(weight ~ bs(week, df = 4) + (1 | id), data = pigs)),
+  mgcv_version = as.character(packageVersion("mgcv")),
+  cr = cr_out,
+  fit_cr4 = summarise(lmer(weight ~ CR + (1 | id), data = pigs_cr))
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = 15), out_file)
 cat("wrote", out_file, "\n")
