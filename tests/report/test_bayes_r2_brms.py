@@ -1,0 +1,70 @@
+"""The Bayesian R-squared (Gelman, Goodrich, Gabry & Vehtari 2019) of hierarch's fits against
+brms's ``bayes_R2`` on the same data and priors (tests/reference/bayes_r2.json, made by
+make_bayes_r2_reference.R: 4 chains x 2,000 draws; R is not needed to run this).  Slow tier.
+
+Posterior means of the conditional and marginal R2 within 3 combined Monte Carlo standard
+errors, posterior SDs within 10 %.  (The issue's "3 significant digits" is beyond the Monte
+Carlo precision of two runs of 8,000 draws: brms's own MCSE of the mean is 3e-4 to 1.4e-3.
+Seen: sleepstudy 0.79163 / 0.28473 against brms's 0.79160 / 0.28408, cbpp 0.63580 / 0.32987
+against 0.63542 / 0.32788, conditional / marginal.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hierarch
+from hierarch.core.priors import Prior
+
+REF = json.loads((Path(__file__).resolve().parents[1] / "reference" / "bayes_r2.json").read_text())[
+    "cases"
+]
+
+CASES = {
+    "sleep": (
+        "Reaction ~ Days + (Days | Subject)",
+        "sleepstudy",
+        {},
+        {  # brms: normal(250, 100), normal(0, 50), half-normal(0, 50) x 2, lkj(2)
+            "Intercept": Prior("Normal", mu=250.0, sigma=100.0),
+            "Days": Prior("Normal", mu=0.0, sigma=50.0),
+            "sd": Prior("HalfNormal", sigma=50.0),
+            "sigma": Prior("HalfNormal", sigma=50.0),
+            "lkj_eta": 2.0,
+        },
+    ),
+    "cbpp": (
+        "incidence | trials(size) ~ C(period) + (1 | herd)",
+        "cbpp",
+        {"family": "binomial"},
+        {  # brms: normal(0, 2.5) on every coefficient, half-normal(0, 1)
+            "Intercept": Prior("Normal", mu=0.0, sigma=2.5),
+            **{f"C(period)[{k}]": Prior("Normal", mu=0.0, sigma=2.5) for k in (2, 3, 4)},
+            "sd": Prior("HalfNormal", sigma=1.0),
+        },
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(CASES))
+def test_bayes_r2_matches_brms(case):
+    import arviz as az
+    import xarray as xr
+
+    formula, data, kw, priors = CASES[case]
+    model = hierarch.model(formula, hierarch.load_dataset(data), priors=priors, **kw)
+    fit = model.fit(draws=2000, tune=1000, chains=4, random_seed=20261202)
+    table = fit.r2()
+    for kind in ("conditional", "marginal"):
+        ref = REF[case]["bayes_R2"][kind]
+        draws = np.asarray(table.attrs["draws"][kind]).reshape(4, -1)  # (chain, draw)
+        mean = float(draws.mean())
+        da = xr.DataArray(draws, dims=("chain", "draw"))
+        mcse = float(az.mcse(da.to_dataset(name="r2"))["r2"])
+        combined = np.hypot(mcse, ref["mcse_mean"])
+        assert abs(mean - ref["mean"]) < 3 * combined, (case, kind, mean, ref["mean"], combined)
+        assert float(draws.std()) == pytest.approx(ref["sd"], rel=0.1), (case, kind)
