@@ -176,16 +176,14 @@ class Prior:
         return np.exp(pm.logp(rv, np.asarray(x, dtype=float)).eval())
 
 
-def check_positive_support(prior: Prior, name: str) -> None:
-    """An SD, a scale or a shape needs a prior on the positive numbers: raise a clear error
-    when ``prior`` puts mass on values of 0 or below (checked from its log density)."""
-    if prior.dist in _POSITIVE_SUPPORT:
-        return
+def _mass_at(prior: Prior, name: str, points) -> bool:
+    """Whether ``prior`` has a finite log density at any of ``points`` (every element of a
+    vector prior checked at each); a clear error when it is no valid distribution."""
     import pymc as pm
 
     try:
         rv = getattr(pm, prior.dist).dist(**prior._np_params())
-        points = np.array([-1e-8, -1e-3, -1.0, -1e3])
+        points = np.asarray(points, dtype=float)
         if rv.ndim:  # a vector prior: check every element at each point
             points = points[:, None] * np.ones(rv.type.shape[-1] or 1)
         logp = np.asarray([pm.logp(rv, x).eval() for x in points], dtype=float)
@@ -193,7 +191,15 @@ def check_positive_support(prior: Prior, name: str) -> None:
         raise ValueError(
             f"the prior for {name!r}, {prior}, is not a valid distribution: {e}"
         ) from None
-    if np.any(np.isfinite(logp)):
+    return bool(np.any(np.isfinite(logp)))
+
+
+def check_positive_support(prior: Prior, name: str) -> None:
+    """An SD, a scale or a shape needs a prior on the positive numbers: raise a clear error
+    when ``prior`` puts mass on values of 0 or below (checked from its log density)."""
+    if prior.dist in _POSITIVE_SUPPORT:
+        return
+    if _mass_at(prior, name, [-1e-8, -1e-3, -1.0, -1e3]):
         raise ValueError(
             f"the prior for {name!r} is {prior}, which puts mass on negative values; {name!r} "
             "is a standard deviation, scale or shape and needs a prior on the positive "
@@ -205,17 +211,7 @@ def check_positive_support(prior: Prior, name: str) -> None:
 def check_unit_support(prior: Prior, name: str) -> None:
     """A probability needs a prior on (0, 1): raise a clear error when ``prior`` puts mass
     outside it (checked from its log density)."""
-    import pymc as pm
-
-    try:
-        rv = getattr(pm, prior.dist).dist(**prior._np_params())
-        points = [-1e-3, -1.0, 1.0 + 1e-3, 2.0]
-        logp = np.asarray([pm.logp(rv, x).eval() for x in points], dtype=float)
-    except Exception as e:  # parameters PyMC cannot make a distribution of
-        raise ValueError(
-            f"the prior for {name!r}, {prior}, is not a valid distribution: {e}"
-        ) from None
-    if np.any(np.isfinite(logp)):
+    if _mass_at(prior, name, [-1e-3, -1.0, 1.0 + 1e-3, 2.0]):
         raise ValueError(
             f"the prior for {name!r} is {prior}, which puts mass outside (0, 1); {name!r} is "
             "a probability and needs a prior on (0, 1), e.g. Beta(alpha=1, beta=1)"
