@@ -13,7 +13,7 @@ def add_group_effects(spec, idata, seed: int | None, chunk: int = 250) -> None:
     """Draw the group effects from their exact conditional posterior, draw by draw:
     ``b_j | beta, sigma, Sigma, y ~ N(L A_j^{-1} L' Z_j' r_j, sigma^2 L A_j^{-1} L')``."""
 
-    pf = spec.parsed
+    pf = spec.engine_parsed
     if not spec._single_factor:
         return add_group_effects_global(spec, idata, seed, chunk)
     st = spec._group_stats()
@@ -66,7 +66,7 @@ def add_group_effects(spec, idata, seed: int | None, chunk: int = 250) -> None:
 
 
 def _chol_draws(spec, post, S):
-    pf = spec.parsed
+    pf = spec.engine_parsed
     chols = []
     for bname, b in zip(spec.block_names, pf.blocks, strict=True):
         v = post[f"sd_{bname}"].values
@@ -84,7 +84,7 @@ def add_group_effects_global(spec, idata, seed: int | None, chunk: int = 100) ->
     """Several factors: ``b | beta, sigma, Sigma, y ~ N(Lam A^-1 Lam' Z'r,
     sigma^2 Lam A^-1 Lam')`` with ``A = sigma^2 I + Lam' Z'Z Lam`` (q x q), per draw."""
 
-    pf = spec.parsed
+    pf = spec.engine_parsed
     post = idata.posterior
     nc, nd = post.sizes["chain"], post.sizes["draw"]
     S = nc * nd

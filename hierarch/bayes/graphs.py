@@ -46,7 +46,7 @@ def _block_chol(spec, pm, bname: str, b):
 
 
 def _coords(spec) -> dict[str, Any]:
-    pf = spec.parsed
+    pf = spec.engine_parsed
     coords: dict[str, Any] = {spec.dim_obs: np.arange(pf.n), spec.dim_coef: pf.x_names}
     for bname, b in zip(spec.block_names, pf.blocks, strict=True):
         coords.setdefault(spec.dim_factor(b.factor), b.levels)
@@ -56,7 +56,7 @@ def _coords(spec) -> dict[str, Any]:
 
 
 def _beta(spec, pm):
-    pf, pri = spec.parsed, spec.priors
+    pf, pri = spec.engine_parsed, spec.priors
     mus = np.array([pri[n].params["mu"] for n in pf.x_names])
     sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
     if all(pri[n].dist == "Normal" and set(pri[n].params) == {"mu", "sigma"} for n in pf.x_names):
@@ -73,7 +73,7 @@ def build_marginal_global(spec):
     import pymc as pm
     import pytensor.tensor as pt
 
-    pf = spec.parsed
+    pf = spec.engine_parsed
     q = spec.n_group_effects
     rows, cols, blk, ii, jj = spec._lambda_index()
     if spec._sparse_marginal:
@@ -125,7 +125,7 @@ def _build_marginal_sparse(spec):
 
     from hierarch.bayes.sparse_marginal import SparseMarginalLoglik, sparse_core
 
-    pf = spec.parsed
+    pf = spec.engine_parsed
     core, entries = sparse_core(spec)
     spec._marginal_digest = None  # the statistics live in the Op: no cached compilation
     with pm.Model(coords=_coords(spec)) as m:
@@ -161,7 +161,7 @@ def build_marginal(spec):
         )
     if not spec._single_factor:
         return build_marginal_global(spec)
-    pf = spec.parsed
+    pf = spec.engine_parsed
     st = spec._group_stats()
     K = sum(b.k for b in pf.blocks)
     # r_j' r_j enters the log-likelihood summed over groups, so its statistics are summed
@@ -249,7 +249,7 @@ def build(spec, parameterization: dict[str, str]):
     ``obs``, ``coef`` and one per grouping factor."""
     import pymc as pm
 
-    pf = spec.parsed
+    pf = spec.engine_parsed
     cells = spec.cells()
     obs = spec.dim_obs if cells is None else spec.dim_cell
     coords = _coords(spec)

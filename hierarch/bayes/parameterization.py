@@ -59,7 +59,7 @@ def choose(spec: ModelSpec, choice: str | dict[str, str]) -> dict[str, str]:
         info = fit.tau**2 * np.bincount(b.codes, weights=spec.known_se**-2, minlength=b.n_levels)
         alpha = float(np.mean(info / (1 + info)))
         return {spec.block_names[0]: "centred" if fit.tau > 0 and alpha >= 0.7 else "non-centred"}
-    lm = fit_lmm(spec.parsed, reml=True)
+    lm = fit_lmm(spec.engine_parsed, reml=True)
     out = {}
     s2 = lm.sigma**2
     for bname, b, C in zip(spec.block_names, spec.parsed.blocks, lm.cov, strict=True):

@@ -35,6 +35,8 @@ def prior_predictive(spec, parameterization: dict[str, str], draws: int, seed: i
     finally:
         log.setLevel(level)
     rep = idata.prior_predictive["y"].values.reshape(draws, -1)
+    if spec.weights is not None:  # the graph holds the rows scaled by sqrt(w)
+        rep = rep * spec.row_sd_scale
     cells = spec.cells()
     observed = np.asarray(spec.parsed.y if cells is None else cells["y"], float)
     return rep, observed

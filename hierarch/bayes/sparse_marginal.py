@@ -130,7 +130,7 @@ def sparse_core(spec) -> tuple[SparseMarginal, list[tuple[np.ndarray, np.ndarray
     """The :class:`SparseMarginal` of a spec with several grouping factors, and for each
     block the positions of its entries in the parameter vector ``lam``: ``lam`` holds block
     0's entries of ``spec._lambda_index()`` first, then block 1's, ..."""
-    pf = spec.parsed
+    pf = spec.engine_parsed
     rows, cols, blk, ii, jj = spec._lambda_index()
     order = np.concatenate([np.flatnonzero(blk == bi) for bi in range(len(pf.blocks))])
     start, size, off = [], [], 0  # each effect's level block: first index and size

@@ -17,7 +17,7 @@ from scipy import sparse
 from hierarch.core.families import get_family
 from hierarch.core.formula import FormulaError, ParsedFormula, formula_columns, parse_formula
 from hierarch.core.priors import Prior, resolve_priors
-from hierarch.core.validate import drop_incomplete, no_text
+from hierarch.core.validate import drop_incomplete, no_text, prior_weights
 
 __all__ = ["ModelSpec", "check_parameterization", "is_observation_level", "unique_factors"]
 
@@ -142,6 +142,11 @@ class ModelSpec:
         the column and rows; ``"drop"`` fits the complete rows, warns how many and which it
         dropped (:class:`hierarch.core.validate.DataWarning`) and keeps their labels in
         :attr:`dropped_rows`.
+    weights : str, optional
+        Gaussian models: a column of prior weights, lme4's ``weights`` (row ``i`` has the
+        residual variance ``sigma^2 / w_i``; the log-likelihood includes
+        ``sum(log w) / 2``, as lme4's).  The engines fit the rows scaled by ``sqrt(w)``
+        (:attr:`engine_parsed`); reports use each row's SD ``sigma / sqrt(w)``.
     parameterization : {"auto", "centred", "non-centred"} or dict
         How group effects are sampled, for all blocks or per block name; ``"auto"`` chooses
         per block from how informative the groups are (see
@@ -168,6 +173,7 @@ class ModelSpec:
         trials: str | None = None,
         aggregate: bool = True,
         na_action: str = "error",
+        weights: str | None = None,
     ) -> None:
         self.aggregate = aggregate
         self.family_info = get_family(family)
@@ -188,7 +194,7 @@ class ModelSpec:
         if se_match:  # "estimate | se(s) ~ ...": the known-SE hierarchy
             self.se_column = se_match.group(2)
             formula = f"{se_match.group(1)} ~ {se_match.group(3)}"
-        extra = [c for c in (trials, self.se_column) if c is not None]
+        extra = [c for c in (trials, self.se_column, weights) if c is not None]
         data, self.dropped_rows = drop_incomplete(
             data, [*formula_columns(formula, data), *extra], na_action
         )
@@ -202,6 +208,18 @@ class ModelSpec:
             raise FormulaError("the formula has no random effects; add a term like (1 | group)")
         if self.se_column is not None:
             self.known_se = _known_se(self, data, family)
+        #: the prior weights' column and values (Gaussian models; None: every row weight 1)
+        self.weights_column = weights
+        self.weights: np.ndarray | None = None
+        if weights is not None:
+            if family != "gaussian" or self.known_se is not None:
+                raise ValueError(
+                    f"weights= (prior weights: a row's residual variance sigma^2 / w, as "
+                    f"lme4's) is for Gaussian models; this one is {family!r}"
+                    + (" with known standard errors" if self.known_se is not None else "")
+                    + (": binomial trials go in trials=" if family == "binomial" else "")
+                )
+            self.weights = prior_weights(data, weights)
         self.trials_column = trials
         self.trials = None
         if trials is not None:
@@ -294,8 +312,34 @@ class ModelSpec:
     @property
     def columns_used(self) -> list[str]:
         """The data columns the model reads (formula, trials, standard errors)."""
-        extra = [c for c in (self.trials_column, self.se_column) if c is not None]
+        extra = [
+            c for c in (self.trials_column, self.se_column, self.weights_column) if c is not None
+        ]
         return list(dict.fromkeys([*self.parsed.columns_used, *extra]))
+
+    @property
+    def engine_parsed(self) -> ParsedFormula:
+        """What the engines fit: the parsed formula, with prior weights its rows scaled by
+        ``sqrt(w)`` (response, offset, fixed and random-effect designs), so that a weighted
+        Gaussian model is an unweighted one of the scaled rows (the same estimates and
+        posterior; the log-likelihood differs by ``sum(log w) / 2``)."""
+        if self.weights is None:
+            return self.parsed
+        sw = np.sqrt(self.weights)
+        pf = self.parsed
+        return dataclasses.replace(
+            pf,
+            y=pf.y * sw,
+            X=pf.X * sw[:, None],
+            offset=None if pf.offset is None else pf.offset * sw,
+            blocks=[dataclasses.replace(b, Z=b.Z * sw[:, None]) for b in pf.blocks],
+        )
+
+    @property
+    def row_sd_scale(self) -> np.ndarray | float:
+        """Each row's residual SD in units of ``sigma``: ``1 / sqrt(w)`` with prior weights,
+        else 1."""
+        return 1.0 if self.weights is None else 1.0 / np.sqrt(self.weights)
 
     def default_priors(self) -> dict[str, Prior]:
         """Weakly informative priors scaled to the data (as rstanarm's defaults).

@@ -97,6 +97,24 @@ def no_missing(data: pd.DataFrame, column: str) -> None:
         )
 
 
+def prior_weights(data: pd.DataFrame, column: str) -> np.ndarray:
+    """The prior weights of a Gaussian model (lme4's ``weights``: the residual variance of a
+    row is ``sigma^2 / w``): a column of positive, finite numbers, or a clear error naming
+    the rows that are not."""
+    if column not in data.columns:
+        raise ValueError(f"weights column {column!r} is not a column of the data")
+    no_text(data, column)
+    no_missing(data, column)
+    w = data[column].to_numpy(dtype=float)
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        raise ValueError(
+            f"weights column {column!r} must hold positive, finite numbers, not so in "
+            f"{_rows(data.index, bad)}"
+        )
+    return w
+
+
 def no_text(data: pd.DataFrame, column: str) -> None:
     """A column that should hold numbers holds numbers (not text that looks like them)."""
     col = data[column]

@@ -844,6 +844,7 @@ class MixedBayesFit(_MixedReports, BayesFit):
                 link=self.spec.get("link"),
                 trials=self.spec.get("trials"),
                 aggregate=self.spec.get("aggregate", True),
+                weights=self.spec.get("weights"),
             )
         return self._model
 

@@ -24,7 +24,7 @@ __all__ = ["bootstrap", "bootstrap_fits", "progress", "refit", "simulate_respons
 
 def _extra(spec: ModelSpec, est):
     if spec.family == "gaussian":
-        return est.sigma
+        return est.sigma * spec.row_sd_scale  # each row's (prior weights: sigma / sqrt(w))
     return getattr(est, "phi", None)  # the family's extra parameter(s), if any
 
 

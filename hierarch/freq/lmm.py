@@ -107,6 +107,9 @@ class LMMFit:
     #: the cross-product problem the fit was made from (for the fixed-effect tests and the
     #: profiles of :mod:`hierarch.freq.inference` and :mod:`hierarch.freq.profile`)
     problem: object = field(default=None, repr=False, compare=False)
+    #: what prior weights add to ``criterion`` (``-sum(log w)``: the density of the response,
+    #: not of the rows scaled by ``sqrt(w)`` that ``problem`` holds); 0 without weights
+    weights_term: float = 0.0
 
     @property
     def se(self) -> np.ndarray:

@@ -289,7 +289,7 @@ def _fixed_profiles(fit, ml, z, names, ests, lows, ups, traces):
     from hierarch.freq.lmm import _LMM
 
     pf = ml.problem.pf
-    d_min = ml.criterion
+    d_min = ml.criterion - ml.weights_term  # (the scaled rows' deviance, as the profiles')
     for j, name in enumerate(pf.x_names):
         X_rest = np.delete(pf.X, j, axis=1)
         start = {"theta": ml.theta.copy()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from hierarch.core import validate
 from hierarch.core.families import threshold_names
 from hierarch.core.spec import ModelSpec
@@ -37,9 +39,14 @@ def fit_spec(spec: ModelSpec, method: str, n_agq: int = 1, theta_start=None) -> 
             )
         if spec.known_se is not None:  # y | se(s) ~ 1 + (1 | g)
             return fit_known_se(pf, spec.known_se, reml=method == "reml")
+        pf = spec.engine_parsed  # (prior weights: the rows scaled by sqrt(w))
         if pf.offset is not None:  # a known offset moves the response
             pf = dataclasses.replace(pf, y=pf.y - pf.offset)
-        return fit_lmm(pf, reml=method == "reml", theta_start=theta_start)
+        result = fit_lmm(pf, reml=method == "reml", theta_start=theta_start)
+        if spec.weights is not None:  # the density of y, not of the scaled rows
+            result.weights_term = -float(np.sum(np.log(spec.weights)))
+            result.criterion += result.weights_term
+        return result
     if method not in ("laplace", "agq"):
         raise ValueError(f"method must be one of {', '.join(ML_METHODS)}, got {method!r}")
     if spec.known_se is not None:

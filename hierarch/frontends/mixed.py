@@ -144,6 +144,7 @@ class Model(ModelSpec):
                 link=self.link,
                 trials=self.trials_column,
                 aggregate=self.aggregate,
+                weights=self.weights_column,
                 method=method,
                 n_agq=n_agq,
                 conf_level=conf_level,
@@ -208,6 +209,7 @@ class Model(ModelSpec):
             "family": self.family,
             "link": self.link,
             "trials": self.trials_column,
+            "weights": self.weights_column,
             "response": self.parsed.response,
             "x_names": self.parsed.x_names,
             "blocks": [
@@ -237,11 +239,14 @@ def model(
     trials: str | None = None,
     aggregate: bool = True,
     na_action: str = "error",
+    weights: str | None = None,
 ) -> Model:
     """Describe a mixed model with an lme4-style formula (see :class:`Model`).
 
     ``na_action="drop"`` fits the rows that are complete in the model's columns and warns
     which it dropped; by default a missing value is an error that names its rows.
+    ``weights="w"`` (Gaussian models) gives row ``i`` the residual variance
+    ``sigma^2 / w_i``, as lme4's ``weights``.
 
     Examples
     --------
@@ -261,6 +266,7 @@ def model(
         trials=trials,
         aggregate=aggregate,
         na_action=na_action,
+        weights=weights,
     )
 
 

@@ -190,6 +190,10 @@ def group_loglik(fit, factor: str | None = None) -> tuple[np.ndarray, list, str]
     if not _is_bayes(fit):
         raise ValueError("leave-one-group-out needs a Bayesian fit (fit(method='bayes'))")
     model = fit.model
+    if getattr(model, "weights", None) is not None:
+        raise ValueError(
+            "leave-one-group-out with prior weights is not available yet; loo() (row-wise) is"
+        )
     factor, idx = _factor_blocks(model, factor)
     blk = model.parsed.blocks[idx[0]]
     post = fit.idata.posterior

@@ -329,10 +329,12 @@ def _unpooled_fits(model, fit, codes, J, cols: list[int]):
     rest = [c for c in range(p) if c not in cols]
     unpooled = np.full((J, len(cols)), np.nan)
     Xg = pf.X[:, cols]
-    if model.family == "gaussian":
+    if model.family == "gaussian":  # least squares (weighted, with prior weights)
+        sw = 1.0 / np.broadcast_to(model.row_sd_scale, (pf.n,))
         y = pf.y - pf.offset_or_zero
-        complete = np.linalg.lstsq(pf.X, y, rcond=None)[0]
-        y = y - pf.X[:, rest] @ complete[rest]
+        complete = np.linalg.lstsq(pf.X * sw[:, None], y * sw, rcond=None)[0]
+        y = (y - pf.X[:, rest] @ complete[rest]) * sw
+        Xg = Xg * sw[:, None]
         for j in range(J):
             rows = codes == j
             if np.linalg.matrix_rank(Xg[rows]) == len(cols):
@@ -387,7 +389,8 @@ def _pooling_weights(fit, blk) -> np.ndarray:
         disp = _dispersion(fit)
     G = sparse.csr_matrix((np.ones(pf.n), (np.arange(pf.n), blk.codes)), shape=(pf.n, J))
     if model.family == "gaussian":
-        W = (G.T @ np.ones(pf.n))[None, :] / sigma[:, None] ** 2
+        w = 1.0 / np.broadcast_to(model.row_sd_scale, (pf.n,)) ** 2  # prior weights, or 1
+        W = (G.T @ w)[None, :] / sigma[:, None] ** 2
     else:
         eta = beta @ pf.X.T + pf.offset_or_zero + b[:, blk.codes]
         fam = LAPLACE_FAMILIES[model.family](model.link)
@@ -787,6 +790,8 @@ def _extra(fit, idx):
         return None
     draws = _split_vectors([_stack(fit.idata.posterior[name])[idx] for name in names])
     draws = tuple(d[:, None] for d in draws)
+    if fit.model.family == "gaussian":  # each row's residual SD (prior weights: sigma/sqrt(w))
+        return draws[0] * fit.model.row_sd_scale
     return draws[0] if len(draws) == 1 else draws
 
 
@@ -842,8 +847,10 @@ def _conditional_moments(fit):
             eta = eta + np.sum(b.Z * np.asarray(u)[b.codes], axis=1)
         if known is not None:
             extra = known
+        elif model.family == "gaussian":
+            extra = ml.sigma * np.broadcast_to(model.row_sd_scale, (pf.n,))
         else:
-            extra = ml.sigma if model.family == "gaussian" else _dispersion(fit)
+            extra = _dispersion(fit)
     return model.family_info.moments(model.link, eta, trials, extra)
 
 

@@ -190,4 +190,10 @@ def r2(fit, prob: float | None = None) -> pd.DataFrame:
     """
     if _is_bayes(fit):
         return _bayes_r2(fit, fit.conf_level if prob is None else float(prob))
+    if getattr(fit.model, "weights", None) is not None:
+        raise ValueError(
+            "r2() of an ML fit with prior weights is not defined here (performance::"
+            "r2_nakagawa's residual variance assumes weight 1); fit it with method='bayes' "
+            "for the Bayesian R2"
+        )
     return _nakagawa(fit)
