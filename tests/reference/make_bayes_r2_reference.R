@@ -49,6 +49,23 @@
 ##                      and the posterior means of var(mu) and var(y - mu)
 ##   checks             largest |hand mu - posterior_epred| and |hand R2 - bayes_R2| per draw
 ##   divergences, rhat_max (over the parameters and both R2), treedepth hits, timings
+##   draws_check        the first 100 post-warmup draws of chain 1 (rows 1..100 of
+##                      as_draws_df(fit) and of bayes_R2(fit, summary = FALSE)), for an exact
+##                      check of a recomputed R2 on the same draws:
+##                        chain (1), iterations, draw_rows (1..100), ndraws (100)
+##                        b_names, model_matrix_columns: colnames(standata(fit)$X), in order
+##                        b: {"b_<column>": [100 values], ...} in model matrix column order
+##                        r_<group>: {group, levels (brms's order, attr(fit$ranef, "levels")),
+##                                    terms, name_pattern, "<term>": 100 x n_levels matrix
+##                                    (rows = draws, JSON arrays of rows; column j is level j)}
+##                        sigma: [100 values] (gaussian only)
+##                        bayes_R2: {conditional: [100], marginal: [100]}: brms's per-draw R2,
+##                                  re_formula = NULL and NA
+##                        checks: how the draw order and level order were verified
+##                      Its numbers are written with 17 significant digits (sprintf "%.17g",
+##                      inserted verbatim): jsonlite's digits = NA (used for everything else,
+##                      unchanged) writes only 15 and does not round-trip doubles. The script
+##                      reads the file back and stops unless these values are identical.
 
 t_start <- proc.time()[["elapsed"]]
 
@@ -118,6 +135,7 @@ n_chains <- 4L
 n_iter <- 3000L
 n_warmup <- 1000L
 n_keep <- n_iter - n_warmup
+n_check <- 100L   # draws_check: the first n_check post-warmup draws of chain 1
 probs <- c(0.025, 0.5, 0.975)
 summary_functions_text <- paste(
   "posterior::summarise_draws(mean, sd, quantile2(probs = c(0.025, 0.5, 0.975)), mcse_mean,",
@@ -179,6 +197,23 @@ specs <- list(
     seed = 20240712L)
 )
 
+## 17 significant digits for draws_check (jsonlite's digits = NA gives 15, which does not
+## round-trip doubles): a JSON array (vector) or array of row arrays (matrix) as a "json"
+## string that toJSON(json_verbatim = TRUE) inserts as it is; indent = the spaces before the
+## key that holds it (for the layout of a matrix only).
+json17 <- function(x, indent = 0L) {
+  stopifnot(is.numeric(x), all(is.finite(x)))
+  fmt <- function(v) paste0("[", paste(sprintf("%.17g", v), collapse = ", "), "]")
+  txt <- if (is.matrix(x)) {
+    pad <- strrep(" ", indent + 2L)
+    rows <- vapply(seq_len(nrow(x)), function(i) paste0(pad, fmt(x[i, ])), "")
+    paste0("[\n", paste(rows, collapse = ",\n"), "\n", strrep(" ", indent), "]")
+  } else {
+    fmt(x)
+  }
+  structure(txt, class = "json")
+}
+
 ## The hand-made mu for every draw (rows in as_draws_df order): fixed part, and with the
 ## random effects added.
 hand_mu <- function(key, dm, d) {
@@ -200,6 +235,7 @@ hand_mu <- function(key, dm, d) {
 }
 
 cases <- list()
+draws_check_values <- list()   # the draws_check numbers, for the read-back check
 for (key in names(specs)) {
   sp <- specs[[key]]
   cat(sprintf("%s: compiling and sampling\n", key))
@@ -262,6 +298,91 @@ for (key in names(specs)) {
            }))
   }
 
+  ## draws_check: the first n_check post-warmup draws of chain 1 and brms's per-draw R2 for
+  ## them, so that another implementation can recompute R2 from exactly the same draws.
+  idx <- which(as.integer(dr$.chain) == 1L & as.integer(dr$.iteration) <= n_check)
+  stopifnot(identical(idx, seq_len(n_check)))
+  ## (a) as_draws_df's rows are rstan's draws in chain order: chain c of the stanfit's own
+  ## (iterations x chains x variables) array equals the rows with .chain == c.
+  ra <- as.array(fit$fit)
+  common <- intersect(dimnames(ra)[[3]], colnames(dm))
+  stopifnot(dim(ra)[1] == n_keep, dim(ra)[2] == n_chains, length(common) >= length(sp$vars),
+            all(sp$vars %in% common))
+  for (ch in seq_len(n_chains)) {
+    stopifnot(identical(unname(ra[, ch, common]),
+                        unname(dm[as.integer(dr$.chain) == ch, common, drop = FALSE])))
+  }
+  sdat <- standata(fit)
+  X <- sdat$X
+  b_names <- paste0("b_", colnames(X))
+  stopifnot(identical(b_names, grep("^b_", colnames(dm), value = TRUE)))
+  B <- unname(dm[idx, b_names, drop = FALSE])
+  re <- fit$ranef
+  stopifnot(identical(unique(re$group), if (key == "sleep") "Subject" else "herd"))
+  g <- unique(re$group)
+  levs <- attr(re, "levels")[[g]]
+  terms <- re$coef[re$group == g]
+  data_levels <- levels(sp$data[[g]])
+  stopifnot(identical(levs, data_levels))
+  r_list <- ranef(fit, summary = FALSE)[[g]]   # draws x levels x terms (brms's layout)
+  stopifnot(identical(dimnames(r_list)[[2]], levs), identical(dimnames(r_list)[[3]], terms))
+  R <- setNames(lapply(terms, function(tm) {
+    m <- unname(dm[idx, sprintf("r_%s[%s,%s]", g, levs, tm), drop = FALSE])
+    stopifnot(identical(m, unname(r_list[idx, , tm])))
+    m
+  }), terms)
+  ## (b) bayes_R2 restricted to draw_ids = 1..n_check gives the same values as rows 1..n_check
+  ## of the full bayes_R2(fit, summary = FALSE).
+  r2_check <- list()
+  d_ids <- list()
+  for (nm in names(r2)) {
+    sub <- bayes_R2(fit, re_formula = r2[[nm]]$re_formula, summary = FALSE, draw_ids = idx)
+    stopifnot(nrow(sub) == n_check)
+    r2_check[[nm]] <- r2_draws[[nm]][idx]
+    d_ids[[nm]] <- max(abs(as.numeric(sub[, 1]) - r2_check[[nm]]))
+    stopifnot(d_ids[[nm]] < 1e-12)
+  }
+  ## (c) R2 recomputed from the stored draws only, with brms's Stan data (X, J_1 = each row's
+  ## level index into levs, Z_1_k = term k's covariate, trials) equals the stored bayes_R2.
+  eta_fixed <- B %*% t(X)
+  eta_full <- eta_fixed
+  for (k in seq_along(terms)) {
+    eta_full <- eta_full + sweep(R[[k]][, sdat$J_1, drop = FALSE], 2, sdat[[paste0("Z_1_", k)]], `*`)
+  }
+  to_mu <- if (key == "cbpp") function(eta) sweep(plogis(eta), 2, sdat$trials, `*`) else identity
+  d_stored <- list(
+    conditional = max(abs(r2_by_hand(y, to_mu(eta_full))$r2 - r2_check$conditional)),
+    marginal = max(abs(r2_by_hand(y, to_mu(eta_fixed))$r2 - r2_check$marginal)))
+  stopifnot(d_stored$conditional < 1e-12, d_stored$marginal < 1e-12)
+  ind <- 8L   # indentation of draws_check's keys in the pretty-printed file
+  draws_check <- list(
+    description = sprintf("The first %d post-warmup draws of chain 1 (rows 1..%d of as_draws_df(fit) and of bayes_R2(fit, summary = FALSE)) and brms's per-draw bayes_R2 for them. Numbers with 17 significant digits.", n_check, n_check),
+    chain = 1L,
+    iterations = I(as.integer(dr$.iteration[idx])),
+    draw_rows = I(idx),
+    ndraws = n_check,
+    b_names = I(b_names),
+    model_matrix_columns = I(colnames(X)),
+    b = setNames(lapply(seq_along(b_names), function(j) json17(B[, j])), b_names))
+  draws_check[[paste0("r_", g)]] <- c(
+    list(group = g, levels = I(levs), terms = I(terms),
+         name_pattern = sprintf("r_%s[<level>,<term>]", g),
+         layout = sprintf("for each term: a %d x %d matrix, rows = draws (JSON: array of rows), column j = levels[j]", n_check, length(levs))),
+    setNames(lapply(terms, function(tm) json17(R[[tm]], ind + 2L)), terms))
+  if (key == "sleep") draws_check$sigma <- json17(unname(dm[idx, "sigma"]))
+  draws_check$bayes_R2 <- list(
+    conditional = json17(r2_check$conditional),
+    marginal = json17(r2_check$marginal),
+    re_formula = list(conditional = "NULL", marginal = "NA"))
+  draws_check$checks <- list(
+    draw_order = "as_draws_df(fit) rows are chain 1 iterations 1..2000, then chain 2, ... (.chain/.iteration columns) and equal, chain by chain, as.array(fit$fit)[, chain, ] (rstan's own post-warmup array); bayes_R2(fit, summary = FALSE) rows are in that order: every per-draw R2 recomputed from as_draws_df draws matches (checks.*.max_abs_diff_r2_hand_vs_bayes_R2), and bayes_R2(fit, draw_ids = 1:100) equals its rows 1..100",
+    level_order = "levels = attr(fit$ranef, 'levels') = dimnames(ranef(fit, summary = FALSE))[[2]] = the data factor's levels; the stored matrices equal ranef(fit, summary = FALSE)[1:100, , term]",
+    max_abs_diff_bayes_R2_draw_ids_vs_rows = d_ids,
+    max_abs_diff_r2_from_stored_draws_vs_bayes_R2 = d_stored,
+    r2_from_stored_draws = "mu = X b + sum_k Z_1_k * r_k[, J_1] (sleep), size * plogis(X b + r_herd[, J_1]) (cbpp), from standata(fit); marginal without the r terms; R2 = rowVars(mu) / (rowVars(mu) + rowVars(y - mu))")
+  draws_check_values[[key]] <- list(b = B, r = R, sigma = if (key == "sleep") unname(dm[idx, "sigma"]),
+                                    bayes_R2 = r2_check)
+
   ## Convergence.
   r2_rhat <- c(r2_out$conditional$rhat, r2_out$marginal$rhat)
   np <- nuts_params(fit)
@@ -306,7 +427,8 @@ for (key in names(specs)) {
     seconds = cap$seconds,
     sampling_seconds_per_chain = list(warmup = I(unname(el[, "warmup"])), sample = I(unname(el[, "sample"]))),
     compile_and_overhead_seconds = cap$seconds - sum(el),
-    post_processing_seconds = proc.time()[["elapsed"]] - t_post
+    post_processing_seconds = proc.time()[["elapsed"]] - t_post,
+    draws_check = draws_check
   )
 }
 
@@ -334,7 +456,23 @@ out <- list(
 out$total_seconds <- proc.time()[["elapsed"]] - t_start
 
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE,
-                  na = "null", null = "null"), out_file)
+                  na = "null", null = "null", json_verbatim = TRUE), out_file)
+
+## Read draws_check back: the values must be the same doubles, and R2 must match.
+back <- fromJSON(out_file, simplifyVector = TRUE)
+for (key in names(draws_check_values)) {
+  v <- draws_check_values[[key]]
+  b <- back$cases[[key]]$draws_check
+  stopifnot(identical(names(b$b), b$b_names),
+            identical(as.numeric(unlist(b$b[b$b_names])), as.numeric(v$b)))
+  rg <- b[[grep("^r_", names(b), value = TRUE)]]
+  for (tm in rg$terms) {
+    stopifnot(is.matrix(rg[[tm]]), identical(rg[[tm]], v$r[[tm]]))
+  }
+  stopifnot(identical(b$bayes_R2$conditional, v$bayes_R2$conditional),
+            identical(b$bayes_R2$marginal, v$bayes_R2$marginal),
+            is.null(v$sigma) || identical(b$sigma, v$sigma))
+}
 
 ## ---------------------------------------------------------------------------
 ## Print a summary.
@@ -351,6 +489,10 @@ for (key in names(cases)) {
     cat(sprintf("R2 %-11s mean %.6f  mcse %.6f  sd %.6f  q2.5 %.6f  q50 %.6f  q97.5 %.6f  ess_bulk %.0f  rhat %.4f\n",
                 nm, r$mean, r$mcse_mean, r$sd, r$q2.5, r$q50, r$q97.5, r$ess_bulk, r$rhat))
   }
+  v <- draws_check_values[[key]]$bayes_R2
+  cat(sprintf("draws_check (chain 1, draws 1..%d): R2 conditional %s ...; marginal %s ...\n",
+              n_check, paste(sprintf("%.17g", v$conditional[1:3]), collapse = ", "),
+              paste(sprintf("%.17g", v$marginal[1:3]), collapse = ", ")))
   cat(sprintf("divergences %d  treedepth hits %d  rhat max %.4f  %.1f s (sampling %.1f s)\n",
               f$divergences, f$max_treedepth_hits, f$rhat_max, f$seconds,
               f$seconds - f$compile_and_overhead_seconds))
