@@ -3,11 +3,12 @@ brms's ``bayes_R2`` on the same data and priors (tests/reference/bayes_r2.json, 
 make_bayes_r2_reference.R: 4 chains x 2,000 draws; R is not needed to run this).
 
 Exactly, on the same draws: brms's first 100 draws put into a hierarch fit give brms's
-per-draw R2 (fast tier).  Over independent runs (slow tier): posterior means of the conditional and marginal R2 within 3 combined Monte Carlo standard
-errors, posterior SDs within 10 %.  (The issue's "3 significant digits" is beyond the Monte
-Carlo precision of two runs of 8,000 draws: brms's own MCSE of the mean is 3e-4 to 1.4e-3.
-Seen: sleepstudy 0.79163 / 0.28473 against brms's 0.79160 / 0.28408, cbpp 0.63580 / 0.32987
-against 0.63542 / 0.32788, conditional / marginal.)"""
+per-draw R2 (fast tier).  Over independent runs (slow tier): posterior means of the
+conditional and marginal R2 within 3 combined Monte Carlo standard errors, posterior SDs
+within 10 % (3 significant digits is beyond the Monte Carlo precision of two runs of 8,000
+draws: brms's own MCSE of the mean is 3e-4 to 1.4e-3; seen: sleepstudy 0.79163 / 0.28473
+against brms's 0.79160 / 0.28408, cbpp 0.63580 / 0.32987 against 0.63542 / 0.32788,
+conditional / marginal)."""
 
 from __future__ import annotations
 
