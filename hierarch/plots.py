@@ -100,10 +100,13 @@ def plot_shrinkage(
     ax.set_xticks([x0, x1], ["unpooled", label])
     ax.set_xlim(-0.3, 1.3)
     scale = table.attrs.get("scale")
-    binomial = "successes" in table.columns or scale == "response"
-    ax.set_ylabel(
-        "estimated probability" if binomial else "estimate (link scale)" if scale else "estimate"
-    )
+    if "successes" in table.columns:  # the binomial hierarchy's table
+        ylabel = "estimated probability"
+    elif scale == "response":
+        ylabel = f"estimated {table.attrs.get('quantity', 'probability')}"
+    else:
+        ylabel = "estimate (link scale)" if scale else "estimate"
+    ax.set_ylabel(ylabel)
     ax.set_title(f"Shrinkage toward the {what} (point size: n)")
     ax.legend(loc="upper center", fontsize="small", frameon=False)
     return ax

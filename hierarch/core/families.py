@@ -134,6 +134,9 @@ class _Family:
     #: whether the log-likelihood is concave in the linear predictor (the observed
     #: information never negative): Newton's method is then safe on its own
     log_concave = True
+    #: whether an intercept-only model's MLE of the mean is the sample mean whatever the
+    #: extra parameters (exponential dispersion families): no iterations needed
+    mean_is_sample_mean = True
 
     def __init__(self, link: str):
         self.link = link
@@ -344,6 +347,7 @@ class _InverseGaussian(_Family):
 
 class _Beta(_Family):
     name = "beta"
+    mean_is_sample_mean = False
     dispersion = "phi"  # precision: Var = mu (1 - mu) / (1 + phi)
     observed = True
 
@@ -389,6 +393,7 @@ class _StudentT(_Family):
     ``(df + 1) / ((df + 3) sigma^2)``)."""
 
     name = "student_t"
+    mean_is_sample_mean = False
     dispersion = "sigma"
     params = ("sigma", "df")
     unit_phi = (1.0, 30.0)
@@ -465,6 +470,7 @@ class _ZeroModel(_Family):
     negbin = False
     observed = True
     log_concave = False
+    mean_is_sample_mean = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -599,6 +605,7 @@ class _Cumulative(_Family):
     (Pratt 1981) for the logistic and normal latent distributions."""
 
     name = "cumulative"
+    mean_is_sample_mean = False
     observed = True  # the thresholds enter the Hessian, as clmm's
     n_categories = 2
     _start: tuple[float, ...] | None = None

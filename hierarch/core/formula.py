@@ -214,6 +214,16 @@ class ParsedFormula:
     def has_intercept(self) -> bool:
         return "Intercept" in self.x_names
 
+    def coef_names(self, factor: str) -> list[str]:
+        """The columns of a group's coefficients by ``factor`` (lme4's ``coef()``): the
+        random-effect columns that are not in the fixed part first (their fixed value is 0,
+        e.g. an ordinal model's random intercept), then the fixed part's columns."""
+        extra: list[str] = []
+        for b in self.blocks:
+            if b.factor == factor:
+                extra += [c for c in b.columns if c not in self.x_names and c not in extra]
+        return extra + list(self.x_names)
+
 
 def _split_top(s: str, sep: str) -> list[str]:
     """Split ``s`` at ``sep`` characters that are not inside parentheses."""

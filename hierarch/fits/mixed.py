@@ -785,12 +785,13 @@ def _random_effect_lines(vc: pd.DataFrame, pf: ParsedFormula, n_obs: int, extra=
 def _coef_table(
     model: ModelSpec, ranef: dict[int, np.ndarray], beta: dict[str, float]
 ) -> dict[str, pd.DataFrame]:
-    """Per factor: fixed effects plus the factor's random effects on the matching columns."""
+    """Per factor: fixed effects plus the factor's random effects on the matching columns
+    (lme4's ``coef()``: a random-effect column outside the fixed part has fixed value 0)."""
     out: dict[str, pd.DataFrame] = {}
     for b in unique_factors(model.parsed.blocks):
         df = pd.DataFrame(index=pd.Index(b.levels, name=b.factor))
-        for name, val in beta.items():
-            df[name] = val
+        for name in model.parsed.coef_names(b.factor):  # random-only columns: fixed value 0
+            df[name] = beta.get(name, 0.0)
         for i, blk in enumerate(model.parsed.blocks):
             if blk.factor != b.factor:
                 continue

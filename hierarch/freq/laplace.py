@@ -486,6 +486,8 @@ def _num_hessian(f, x, rel_step=1e-4):
 
 def _glm_start(fam, y, n, X, offset, phi0=None):
     """Fixed-effect start: a few IRLS steps of the GLM without random effects."""
+    if X.shape[1] == 0:  # no fixed effects (an ordinal model without covariates)
+        return np.zeros(0)
     eta = fam.start_eta(y, n)
     beta = np.linalg.lstsq(X, eta - offset, rcond=None)[0]
     phi = phi0 if phi0 is not None else fam.unit_phi
@@ -521,13 +523,14 @@ def glm_fit(
     X = np.asarray(X, float)
     n = np.ones(len(y)) if trials is None else np.asarray(trials, float)
     off = np.zeros(len(y)) if offset is None else np.asarray(offset, float)
-    if X.shape[1] == 1 and np.allclose(X, 1.0) and np.allclose(off, 0.0) and family != "beta":
+    intercept_only = X.shape[1] == 1 and np.allclose(X, 1.0) and np.allclose(off, 0.0)
+    if intercept_only and fam.mean_is_sample_mean:
         # intercept only: the MLE of the mean is the sample mean (proportion for binomial)
 
         mean = float(np.sum(y) / np.sum(n))
         with np.errstate(divide="ignore"):
             return np.array([link_np(link, mean)]), True
-    phi = dispersion if fam.dispersion else None
+    phi = dispersion if fam.names else None
     beta = _glm_start(fam, y, n, X, off, phi)
     s, _ = fam.score_info(y, n, X @ beta + off, phi)
     converged = bool(np.all(np.isfinite(beta)) and np.max(np.abs(X.T @ s)) < 1e-6 * len(y))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from hierarch.report.mixed import coefficient_draws
+from hierarch.report.mixed import _factor_blocks, coefficient_draws
 
 __all__ = ["shrinkage_frames"]
 
@@ -131,7 +131,7 @@ def shrinkage_frames(
     )
     if getattr(fit, "method", None) == "bayes" and n_draws:
         draws = coefficient_draws(fit, factor, scale)
-        x_names = list(fit.model.parsed.x_names)
+        x_names = fit.model.parsed.coef_names(_factor_blocks(fit.model, factor)[0])
         wanted = ["Intercept"] if names == ["estimate"] else names
         draws = draws[:, :, [x_names.index(c) for c in wanted]]
         keep = np.random.default_rng(seed).choice(draws.shape[0], size=int(n_draws), replace=False)

@@ -162,24 +162,45 @@ def _check_scale(model, scale: str, what: str) -> bool:
         raise ValueError(f"scale must be 'link' or 'response', got {scale!r}")
     if scale == "link" or (model.link == "identity" and not _mean_needs_extra(model)):
         return False
-    if _mean_needs_extra(model):
-        raise ValueError(
-            f"{what} on the response scale is not defined for a {model.family} model: its "
-            "mean response depends on the family's extra parameters (zero probability, "
-            "thresholds) as well as on a group's effect; use scale='link' (the linear "
-            "predictor) or predict(), which gives the mean response"
-        )
-    if model.parsed.x_names != ["Intercept"]:
+    covariates = [n for n in model.parsed.x_names if n != "Intercept"]
+    if covariates:
         raise ValueError(
             f"{what} on the response scale needs an intercept-only fixed part (a group's "
             f"mean response then does not depend on covariates); this model has "
-            f"{', '.join(model.parsed.x_names)}: use scale='link' or predict()"
+            f"{', '.join(covariates)}: use scale='link' or predict()"
         )
     return True
 
 
-def _inv(model, x):
-    return _mean(model.link, x)
+def _mean_at(model, eta, extra):
+    """The mean response at ``eta`` with the family's extra parameters at ``extra``
+    (broadcasting against ``eta``): the inverse link, ``E[y]`` of a zero-inflated or hurdle
+    count (its zero probability and size), the expected category of an ordinal response
+    (its thresholds).  Increasing in ``eta`` for every family, so it maps interval ends."""
+    if not _mean_needs_extra(model):
+        return _mean(model.link, eta)
+    return model.family_info.moments(model.link, np.asarray(eta, dtype=float), None, extra)[0]
+
+
+def _plug_in_extra(fit):
+    """The extra parameters at a point: the ML estimates, or the posterior means."""
+    return _map_extra(lambda d: float(np.mean(d)), _dispersion(fit))
+
+
+def _coef_value(draws_or_beta, x_names: list[str], name: str, shape):
+    """A coefficient's fixed value: its estimate or draws, 0 for a column that is only in a
+    random-effect term (lme4's ``coef()``)."""
+    if name in x_names:
+        return draws_or_beta[..., x_names.index(name)]
+    return np.zeros(shape)
+
+
+def _all_coef_names(pf) -> list[str]:
+    """Every factor's random-only columns, then the fixed part's (as ``coef_names``)."""
+    names: list[str] = []
+    for b in pf.blocks:
+        names += [c for c in pf.coef_names(b.factor) if c not in names and c not in pf.x_names]
+    return names + list(pf.x_names)
 
 
 def coefficient_draws(fit, factor: str | None = None, scale: str = "link") -> np.ndarray:
@@ -197,8 +218,9 @@ def coefficient_draws(fit, factor: str | None = None, scale: str = "link") -> np
     Returns
     -------
     numpy.ndarray
-        Shape ``(draws, groups, coefficients)``, the coefficients in the order of the fixed
-        part's columns and the groups in the order of :func:`coefficients`.
+        Shape ``(draws, groups, coefficients)``, the coefficients in the order of
+        ``model.parsed.coef_names(factor)`` (random-only columns, then the fixed part's) and
+        the groups in the order of :func:`coefficients`.
     """
     if not _is_bayes(fit):
         raise ValueError("coefficient_draws() needs a Bayesian fit (fit(method='bayes'))")
@@ -207,14 +229,17 @@ def coefficient_draws(fit, factor: str | None = None, scale: str = "link") -> np
     factor, idx = _factor_blocks(model, factor)
     n_levels = model.parsed.blocks[idx[0]].n_levels
     d = _draws(fit)
-    out = np.empty((d.beta.shape[0], n_levels, len(model.parsed.x_names)))
-    for c, name in enumerate(model.parsed.x_names):
-        val = np.repeat(d.beta[:, c][:, None], n_levels, axis=1)
+    S = d.beta.shape[0]
+    names = model.parsed.coef_names(factor)
+    out = np.empty((S, n_levels, len(names)))
+    for c, name in enumerate(names):
+        fixed = _coef_value(d.beta, model.parsed.x_names, name, S)
+        val = np.repeat(fixed[:, None], n_levels, axis=1)
         for i in idx:
             blk = model.parsed.blocks[i]
             if name in blk.columns:
                 val = val + d.ranef[i][:, :, blk.columns.index(name)]
-        out[:, :, c] = _inv(model, val) if response else val
+        out[:, :, c] = _response_mean(fit, val) if response else val
     return out
 
 
@@ -227,27 +252,44 @@ def coefficients(fit, factor: str | None = None, scale: str = "link") -> pd.Data
     factor : str, optional
         Grouping factor (default: the first).
     scale : {"link", "response"}
-        For GLMMs with an intercept-only fixed part, ``"response"`` reports each group's mean
-        response (``g^-1`` of the coefficient: a probability, a rate, ...).
+        For GLMMs with an intercept-only fixed part (ordinal models: no covariates),
+        ``"response"`` reports each group's mean response: ``g^-1`` of the coefficient (a
+        probability, a rate, ...), ``E[y]`` with the zero probability for zero-inflated and
+        hurdle counts, the expected category for ordinal responses.
 
     Returns
     -------
     pandas.DataFrame
-        Long format: ``group``, ``coef``, ``estimate``, ``lower``, ``upper``.  For ML fits the
-        estimate is lme4's ``coef()`` and the interval uses the conditional variance plus the
-        fixed effect's variance (transformed by ``g^-1`` on the response scale); for Bayesian
-        fits, posterior mean and central interval of the coefficient (or of ``g^-1`` of it).
+        Long format: ``group``, ``coef``, ``estimate``, ``lower``, ``upper``; the
+        coefficients are lme4's ``coef()`` columns (a random-effect column outside the fixed
+        part, such as an ordinal model's random intercept, has fixed value 0).  For ML fits
+        the estimate is lme4's ``coef()`` and the interval uses the conditional variance
+        plus the fixed effect's variance, mapped to the response scale by the mean response
+        with the family's extra parameters at their estimates; for Bayesian fits, posterior
+        mean and central interval of the coefficient or of the mean response (each draw
+        with its own extra parameters).
+
+    Examples
+    --------
+    >>> import hierarch
+    >>> wine = hierarch.load_dataset("wine")
+    >>> fit = hierarch.model("rating ~ 1 + (1 | judge)", wine,
+    ...                      family="cumulative").fit(method="laplace")
+    >>> table = coefficients(fit, scale="response")  # each judge's expected rating
+    >>> bool(table["estimate"].between(1, 5).all())
+    True
     """
     model = fit.model
     response = _check_scale(model, scale, "coefficients()")
     factor, idx = _factor_blocks(model, factor)
     levels = model.parsed.blocks[idx[0]].levels
     x_names = model.parsed.x_names
+    names = model.parsed.coef_names(factor)
     level = fit.conf_level
     rows = []
     if _is_bayes(fit):
         draws = coefficient_draws(fit, factor, scale)
-        for c, name in enumerate(x_names):
+        for c, name in enumerate(names):
             val = draws[:, :, c]
             lo, hi = _interval(val, level)
             rows.append(
@@ -266,9 +308,11 @@ def coefficients(fit, factor: str | None = None, scale: str = "link") -> pd.Data
 
         z = stats.norm.ppf(0.5 + level / 2)
         lm = fit.ml
-        for c, name in enumerate(x_names):
-            est = np.full(len(levels), lm.beta[c])
-            var = np.full(len(levels), lm.vcov[c, c])
+        extra = _dispersion(fit)
+        for name in names:
+            c = x_names.index(name) if name in x_names else None
+            est = np.full(len(levels), 0.0 if c is None else lm.beta[c])
+            var = np.full(len(levels), 0.0 if c is None else lm.vcov[c, c])
             for i in idx:
                 blk = lm.blocks[i]
                 if name in blk.columns:
@@ -277,7 +321,7 @@ def coefficients(fit, factor: str | None = None, scale: str = "link") -> pd.Data
                     var = var + lm.condvar[i][:, k, k]
             lo, hi = est - z * np.sqrt(var), est + z * np.sqrt(var)
             if response:
-                est, lo, hi = _inv(model, est), _inv(model, lo), _inv(model, hi)
+                est, lo, hi = (_mean_at(model, v, extra) for v in (est, lo, hi))
             rows.append(
                 pd.DataFrame(
                     {"group": levels, "coef": name, "estimate": est, "lower": lo, "upper": hi}
@@ -318,29 +362,31 @@ def _map_extra(f, extra):
     return tuple(f(e) for e in extra) if isinstance(extra, tuple) else f(extra)
 
 
-def _unpooled_fits(model, fit, codes, J, cols: list[int]):
+def _unpooled_fits(model, fit, codes, J, cols: list[int], X_full: np.ndarray):
     """Per-group separate fits (no pooling) of the coefficients ``cols`` and the
     complete-pooling fit of every coefficient, link scale.  Fixed coefficients outside
     ``cols`` (covariates without a random effect) are held at their complete-pooling values
     in the separate fits, so each group's intercept (or line) is adjusted for them as the
-    mixed model's is."""
+    mixed model's is; so are the family's extra parameters (at their estimates or posterior
+    means: an ordinal model's thresholds, with ``X_full``'s intercept column their shift).
+    ``X_full`` is the fixed design with any random-only column the separate fits need."""
     pf = model.parsed
-    p = len(pf.x_names)
+    p = X_full.shape[1]
     rest = [c for c in range(p) if c not in cols]
     unpooled = np.full((J, len(cols)), np.nan)
-    Xg = pf.X[:, cols]
+    Xg = X_full[:, cols]
     if model.family == "gaussian":  # least squares (weighted, with prior weights)
         sw = 1.0 / np.broadcast_to(model.row_sd_scale, (pf.n,))
         y = pf.y - pf.offset_or_zero
-        complete = np.linalg.lstsq(pf.X * sw[:, None], y * sw, rcond=None)[0]
-        y = (y - pf.X[:, rest] @ complete[rest]) * sw
+        complete = np.linalg.lstsq(X_full * sw[:, None], y * sw, rcond=None)[0]
+        y = (y - X_full[:, rest] @ complete[rest]) * sw
         Xg = Xg * sw[:, None]
         for j in range(J):
             rows = codes == j
             if np.linalg.matrix_rank(Xg[rows]) == len(cols):
                 unpooled[j] = np.linalg.lstsq(Xg[rows], y[rows], rcond=None)[0]
         return unpooled, complete
-    disp = _map_extra(lambda d: float(np.mean(d)), _dispersion(fit))
+    disp = _plug_in_extra(fit)
     trials = model.trials if model.family == "binomial" else None
 
     def one(rows, X, off):
@@ -355,8 +401,8 @@ def _unpooled_fits(model, fit, codes, J, cols: list[int]):
         )
         return beta if ok else np.full(X.shape[1], np.nan)
 
-    complete = one(np.ones(pf.n, dtype=bool), pf.X, pf.offset_or_zero)
-    off = pf.offset_or_zero + pf.X[:, rest] @ complete[rest]
+    complete = one(np.ones(pf.n, dtype=bool), X_full, pf.offset_or_zero)
+    off = pf.offset_or_zero + X_full[:, rest] @ complete[rest]
     for j in range(J):
         rows = codes == j
         if np.linalg.matrix_rank(Xg[rows]) == len(cols):
@@ -435,10 +481,17 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
         Grouping factor (default: the first).
     scale : {"link", "response"}
         GLMMs with an intercept-only fixed part can be reported on the response scale
-        (probabilities, rates): every column is ``g^-1`` of its link-scale value, except that
-        Bayesian partial-pooling estimates are posterior means of ``g^-1`` (coefficient).
+        (probabilities, rates; ``E[y]`` of zero-inflated and hurdle counts; the expected
+        category of an ordinal response): every column is the mean response at its
+        link-scale value, with the family's extra parameters at their estimates (Bayesian
+        fits: posterior means), except that Bayesian partial-pooling estimates and the
+        grand mean are posterior means of the mean response, each draw with its own.
         Binomial and Bernoulli models then also give each group's Wilson score interval
         (``unpooled_lower``, ``unpooled_upper``), as :func:`hierarch.shrinkage`.
+        Ordinal models have no intercept: a group's coefficient is its shift of the
+        thresholds (``Intercept``, fixed value 0); its separate fit holds the thresholds
+        and any covariate at the mixed model's and complete-pooling values, as for a
+        zero-inflated model's zero probability.
 
     Returns
     -------
@@ -460,21 +513,19 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
     model = fit.model
     pf = model.parsed
     response = _check_scale(model, scale, "shrinkage()")
-    if model.family_info.support == "ordinal":
-        raise ValueError(
-            "shrinkage() is not available for ordinal models yet: the thresholds take the "
-            "intercept's place, so a group's separate fit has no intercept to set beside its "
-            "effect; ranef() gives the group effects and predict() the expected categories"
-        )
     factor, idx = _factor_blocks(model, factor)
     effect_cols = [c for i in idx for c in pf.blocks[i].columns]
-    if not set(effect_cols) <= set(pf.x_names) or len(set(effect_cols)) != len(effect_cols):
+    x_names, X_full = list(pf.x_names), pf.X
+    if pf.dropped_intercept is not None and "Intercept" in effect_cols:
+        # ordinal: the group's shift of the thresholds, fixed value 0 in the mixed model
+        x_names, X_full = ["Intercept", *x_names], np.column_stack([np.ones(pf.n), pf.X])
+    if not set(effect_cols) <= set(x_names) or len(set(effect_cols)) != len(effect_cols):
         raise ValueError(
             "shrinkage() sets per-group separate regressions beside the mixed model, so every "
             f"random-effect column by {factor!r} ({', '.join(effect_cols)}) must also be in "
             f"the fixed part ({', '.join(pf.x_names)})"
         )
-    cols = [pf.x_names.index(c) for c in effect_cols]
+    cols = [x_names.index(c) for c in effect_cols]
     blk = pf.blocks[idx[0]]
     J = blk.n_levels
     if model.family == "binomial":
@@ -482,10 +533,11 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
     else:
         n = np.bincount(blk.codes, minlength=J)
     with np.errstate(divide="ignore", invalid="ignore"):
-        unpooled, complete = _unpooled_fits(model, fit, blk.codes, J, cols)
+        unpooled, complete = _unpooled_fits(model, fit, blk.codes, J, cols, X_full)
     if not response:
         unpooled[~np.isfinite(unpooled)] = np.nan
     coefs = coefficients(fit, factor, scale=scale)
+    extra = _plug_in_extra(fit)
     single = len(cols) == 1
     out = pd.DataFrame({"group": blk.levels, "n": n})
     for c, (name, k) in enumerate(zip(effect_cols, cols, strict=True)):
@@ -493,7 +545,7 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
         part = coefs[coefs["coef"] == name].reset_index(drop=True)
         un, co = unpooled[:, c], complete[k]
         if response:
-            un, co = _inv(model, un), float(_inv(model, co))
+            un, co = _mean_at(model, un, extra), float(_mean_at(model, co, extra))
         out[f"unpooled{sfx}"] = un
         if response and model.family in ("binomial", "bernoulli"):
             succ = np.bincount(blk.codes, weights=pf.y, minlength=J)
@@ -510,15 +562,28 @@ def shrinkage(fit, factor: str | None = None, scale: str = "link") -> pd.DataFra
         out[f"partial{sfx}_upper"] = part["upper"].to_numpy()
         out[f"complete{sfx}"] = co
     if effect_cols == ["Intercept"] and len(pf.blocks) == 1:
-        j = pf.x_names.index("Intercept")
-        b0 = _draws(fit).beta[:, j] if _is_bayes(fit) else np.array([fit.ml.beta[j]])
-        out["grand_mean"] = float(np.mean(_inv(model, b0) if response else b0))
+        beta = _draws(fit).beta if _is_bayes(fit) else fit.ml.beta[None, :]
+        b0 = _coef_value(beta, pf.x_names, "Intercept", beta.shape[0])
+        out["grand_mean"] = float(np.mean(_response_mean(fit, b0) if response else b0))
         out["alpha"] = _pooling_weights(fit, blk)
         out["fraction_moved"] = _fraction_moved(
             out["unpooled"].to_numpy(float), out["partial"].to_numpy(float), out["grand_mean"]
         )
     out.attrs["scale"] = "response" if response else "link"
+    if response:
+        out.attrs["quantity"] = _response_label(model)
     return out
+
+
+def _response_label(model) -> str:
+    """What a response-scale estimate is, for axis labels."""
+    if model.family in ("binomial", "bernoulli"):
+        return "probability"
+    if model.family_info.support == "ordinal":
+        return "expected category"
+    if model.family_info.support == "count" or _mean_needs_extra(model):
+        return "mean count"
+    return "mean response"
 
 
 def icc(fit) -> pd.DataFrame:
@@ -579,16 +644,21 @@ def new_group(
     ``median``, ``lower``, ``upper``.  ML fits give the plug-in interval
     ``beta_hat +/- z * tau`` (as lme4 users and the binomial hierarchy report it; exact, no
     simulation); Bayesian fits integrate over the posterior (one new group per draw, seeded by
-    ``random_seed``, default the fit's seed).  With ``scale="response"`` (GLMMs with an
-    intercept-only fixed part) the intercept is reported as a new group's mean response
-    (``g^-1``), e.g. a new batch's probability.
+    ``random_seed``, default the fit's seed).  The rows are lme4's ``coef()`` columns (an
+    ordinal model's random intercept, the shift of its thresholds, has fixed value 0).  With
+    ``scale="response"`` (GLMMs with an intercept-only fixed part; ordinal models without
+    covariates) the intercept is reported as a new group's mean response, e.g. a new batch's
+    probability, a new site's ``E[y]`` with the zero probability of a zero-inflated count, a
+    new judge's expected category (ML fits: the family's extra parameters at their
+    estimates; Bayesian fits: each draw's own).
 
     With ``newdata`` (rows of predictor values): the new group's mean line with its band
     (``fit``, ``fit_lower``, ``fit_upper``) and, for Gaussian models, the prediction interval
     of a new observation (``pred_lower``, ``pred_upper``), e.g. a new pig's weight curve;
     ML fits draw ``beta ~ N(beta_hat, vcov)`` here, with the variance components at their
-    estimates.  ``scale="response"`` reports ``g^-1`` of each draw (a new group's mean count,
-    probability ...): ``fit`` is then the mean of the transformed draws.
+    estimates.  ``scale="response"`` reports the mean response of each draw (a new group's
+    mean count, probability, ``E[y]``, expected category ...): ``fit`` is then the mean of
+    the transformed draws.
     """
     model = fit.model
     pf = model.parsed
@@ -604,10 +674,11 @@ def new_group(
             from scipy import stats
 
             lm = fit.ml
+            extra = _dispersion(fit)
             z = stats.norm.ppf(1 - a)
             nodes, weights = np.polynomial.hermite_e.hermegauss(60)
-            for c, name in enumerate(pf.x_names):
-                m = float(lm.beta[c])
+            for name in _all_coef_names(pf):
+                m = float(_coef_value(lm.beta, pf.x_names, name, ()))
                 var = sum(
                     C[blk.columns.index(name), blk.columns.index(name)]
                     for blk, C in zip(pf.blocks, lm.cov, strict=True)
@@ -616,8 +687,9 @@ def new_group(
                 sd = float(np.sqrt(var))
                 vals = [m, m, m - z * sd, m + z * sd]
                 if response:
-                    mean = float((_inv(model, m + sd * nodes) * weights).sum() / weights.sum())
-                    vals = [mean, *(_inv(model, np.array(vals[1:])))]
+                    mu = _mean_at(model, m + sd * nodes, extra)
+                    mean = float((mu * weights).sum() / weights.sum())
+                    vals = [mean, *(_mean_at(model, np.array(vals[1:]), extra))]
                 rows.append(
                     dict(
                         zip(
@@ -632,13 +704,13 @@ def new_group(
             b_new = [
                 np.einsum("sij,sj->si", L, rng.standard_normal((S, L.shape[-1]))) for L in d.chol
             ]
-            for c, name in enumerate(pf.x_names):
-                val = d.beta[:, c].copy()
+            for name in _all_coef_names(pf):
+                val = _coef_value(d.beta, pf.x_names, name, S).copy()
                 for i, blk in enumerate(pf.blocks):
                     if name in blk.columns:
                         val = val + b_new[i][:, blk.columns.index(name)]
                 if response:
-                    val = _inv(model, val)
+                    val = _response_mean(fit, val)
                 lo, hi = _interval(val, level)
                 rows.append(
                     {
@@ -662,8 +734,8 @@ def new_group(
             mu = mu + b_new[i] @ blk.new_Z(newdata).T
         if scale not in ("link", "response"):
             raise ValueError(f"scale must be 'link' or 'response', got {scale!r}")
-        if scale == "response":  # the new group's mean response: g^-1 of each draw
-            mu = _inv(model, mu)
+        if scale == "response":  # the new group's mean response at each draw
+            mu = _response_mean(fit, mu)
         flo, fhi = _interval(mu, level)
         out = newdata.reset_index(drop=True).copy()
         out["fit"], out["fit_lower"], out["fit_upper"] = mu.mean(0), flo, fhi
@@ -821,8 +893,7 @@ def _response_mean(fit, eta: np.ndarray) -> np.ndarray:
         e = np.asarray(e, dtype=float)
         return e.reshape(shape) if e.ndim else e
 
-    extra = _map_extra(aligned, extra)
-    return model.family_info.moments(model.link, eta, None, extra)[0]
+    return _mean_at(model, eta, _map_extra(aligned, extra))
 
 
 #: posterior draws (evenly spaced) behind a Bayesian fit's fitted values and residuals

@@ -74,3 +74,25 @@ def test_conditional_modes_match_glmmtmb(case):
         got = re.loc[ref["ranef"][factor]["levels"], col.strip("()")].to_numpy()
         scale = np.max(np.abs(want))
         np.testing.assert_allclose(got, want, atol=1e-3 * scale)
+
+
+def test_intercept_only_glm_is_the_t_location_not_the_mean():
+    # a separate fit's intercept (shrinkage's no-pooling column) is the MLE of the t
+    # location with sigma and df held, not the sample mean (which the outlier drags): SciPy's
+    # bounded search on the t log-density, 1e-6
+    from scipy import optimize, stats
+
+    from hierarch.freq.laplace import glm_fit
+
+    y = np.array([1.0, 1.4, 0.7, 1.1, 0.9, 12.0])
+    beta, ok = glm_fit(
+        y, np.ones((6, 1)), family="student_t", link="identity", dispersion=(0.5, 3.0)
+    )
+    best = optimize.minimize_scalar(
+        lambda m: -stats.t.logpdf(y, 3.0, loc=m, scale=0.5).sum(),
+        bounds=(0, 5),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    assert ok and beta[0] == pytest.approx(best.x, abs=1e-6)
+    assert abs(beta[0] - y.mean()) > 1.0
