@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from hierarch.bayes.kernels import glmm_kernel, kernels_enabled
 from hierarch.bayes.sampling import model_key
 from hierarch.core.families import get_family, inverse_link
 from hierarch.core.priors import Prior
@@ -57,9 +58,9 @@ def _coords(spec) -> dict[str, Any]:
 
 def _beta(spec, pm):
     pf, pri = spec.engine_parsed, spec.priors
-    mus = np.array([pri[n].params["mu"] for n in pf.x_names])
-    sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
     if all(pri[n].dist == "Normal" and set(pri[n].params) == {"mu", "sigma"} for n in pf.x_names):
+        mus = np.array([pri[n].params["mu"] for n in pf.x_names])
+        sds = np.array([pri[n].params["sigma"] for n in pf.x_names])
         return pm.Normal("beta", mu=mus, sigma=sds, dims=spec.dim_coef)
     beta = pm.math.stack([pri[n].create(f"beta_{n}") for n in pf.x_names])
     return pm.Deterministic("beta", beta, dims=spec.dim_coef)
@@ -329,6 +330,8 @@ def build(spec, parameterization: dict[str, str]):
             y = pm.Data("y_obs", pf.y, dims=obs)
             n = None if spec.trials is None else pm.Data("trials", spec.trials, dims=obs)
             spec.family_info.likelihood(pm, spec.link, mu, y, n, spec.priors, dims=obs)
+    # the same log-density written by hand (no graph compilation), for the models it covers
+    m._hierarch_kernel = glmm_kernel(spec, parameterization, m) if kernels_enabled() else None
     return m
 
 

@@ -183,8 +183,16 @@ def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, k
     )
     from pymc.util import _get_seeds_per_chain
 
-    compiled = _COMPILED.get(key)
-    if compiled is None:
+    # a model hierarch has a hand-written log-density for (:mod:`hierarch.bayes.kernels`):
+    # nothing to compile but one numba function, shared by every model of its class
+    kernel = getattr(model, "_hierarch_kernel", None)
+    compiled = None if kernel is not None else _COMPILED.get(key)
+    if kernel is not None:
+        compiled = kernel.nutpie_model(
+            {k: list(v) for k, v in model.coords.items()},
+            {k: tuple(v) for k, v in model.named_vars_to_dims.items() if v is not None},
+        )
+    elif compiled is None:
         # nutpie starts each chain at the initial point jittered by U(-1, 1) on the
         # unconstrained scale; for fixed effects of wide-ranged covariates (prior SD 0.07 for
         # a covariate spanning +/-60) that is a hopeless start, so they start at their prior

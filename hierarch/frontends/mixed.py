@@ -222,6 +222,11 @@ class Model(ModelSpec):
             "backend": backend,
             "parameterization": "marginalized" if marginalize else self.parameterization,
             "marginalized": bool(marginalize),
+            # which log-density NUTS ran on: hierarch's hand-written one for the models it
+            # covers (:mod:`hierarch.bayes.kernels`), else PyMC's compiled graph
+            "log_density": "hierarch kernel"
+            if backend == "nutpie" and getattr(pm_model, "_hierarch_kernel", None) is not None
+            else "PyMC graph",
             "aggregate": self.aggregate,
             "notes": notes,
         }

@@ -1,0 +1,352 @@
+"""Compact log-densities for hierarch's commonest model class, compiled once per machine.
+
+A first fit of a new model structure spends nearly all its time in numba typing and lowering
+the functions PyTensor generates for the model's graph (``benchmarks/RESULTS.md``, "Where a
+first fit's time goes": ~90 % of it).  For generalized linear mixed models with random
+intercepts -- binomial and Bernoulli responses with the logit link, Poisson counts with the
+log link, any fixed part and offset, any number of grouping factors, each centred or
+non-centred, Normal priors on the fixed effects and a half-normal, exponential, half-Cauchy
+or half-Student-t prior on each group SD -- the log posterior density and its gradient are
+written here by hand as one numba function whose machine code does not depend on the
+model's sizes, data or prior values: it is compiled once per machine (``cache=True``, on
+disk beside this file) and every model of the class reuses it.  nutpie samples it through
+its Python-function interface, so nothing of the PyMC graph is compiled.
+
+The density is the PyMC graph's (:func:`hierarch.bayes.graphs.build`), up to a constant:
+same parameters on the same unconstrained scale (log group SDs), in the same order, so the
+posterior draws are stored under the same names.  ``tests/bayes/test_kernels.py`` checks the
+log-density and gradient against PyMC's compiled ones at random points, and the posterior
+against the PyMC path's within Monte Carlo error.  ``HIERARCH_KERNELS=0`` turns the path off.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["GLMMKernel", "glmm_kernel", "kernels_enabled"]
+
+#: group-SD priors the kernel knows: name -> (code, the two parameters read from the prior)
+_SD_PRIORS = {
+    "HalfNormal": (0, ("sigma", None)),
+    "Exponential": (1, ("lam", None)),
+    "HalfCauchy": (2, ("beta", None)),
+    "HalfStudentT": (3, ("nu", "sigma")),
+}
+#: (family, link) -> likelihood code
+_LIKELIHOODS = {("binomial", "logit"): 0, ("bernoulli", "logit"): 0, ("poisson", "log"): 1}
+
+
+def kernels_enabled() -> bool:
+    """Whether the hand-written log-densities are used (``HIERARCH_KERNELS=0``: never)."""
+    return os.environ.get("HIERARCH_KERNELS", "1") != "0"
+
+
+def _scalar(value) -> float | None:
+    """A prior parameter as one number (a list of one element, as block SD priors carry)."""
+    arr = np.atleast_1d(np.asarray(value, dtype=float))
+    return float(arr[0]) if arr.size == 1 else None
+
+
+def _functions():
+    """The numba functions (compiled on first use, from the on-disk cache when present)."""
+    from hierarch.bayes import _kernel_numba
+
+    return _kernel_numba.logp, _kernel_numba.effects
+
+
+@dataclass
+class GLMMKernel:
+    """The data and constants of one random-intercept GLMM for :func:`_functions`' ``logp``."""
+
+    names: list[str]  # block names
+    X: np.ndarray
+    offset: np.ndarray
+    y: np.ndarray
+    n: np.ndarray
+    codes: np.ndarray  # (blocks, rows) int64
+    starts: np.ndarray
+    J: np.ndarray
+    centred: np.ndarray
+    loc_col: np.ndarray
+    beta_mu: np.ndarray
+    beta_sd: np.ndarray
+    sd_kind: np.ndarray
+    sd_a: np.ndarray
+    sd_b: np.ndarray
+    family: int
+    sd_init: np.ndarray  # the log SDs' starting values (PyMC's initial point)
+
+    @property
+    def n_dim(self) -> int:
+        return int(self.X.shape[1] + self.J.sum() + len(self.J))
+
+    def _args(self):
+        return (
+            self.X, self.offset, self.y, self.n, self.codes, self.starts, self.J, self.centred,
+            self.loc_col, self.beta_mu, self.beta_sd, self.sd_kind, self.sd_a, self.sd_b,
+            self.family,
+        )  # fmt: skip
+
+    def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Log density (up to a constant) and gradient at the unconstrained point ``x``."""
+        fn, _ = _functions()
+        grad = np.empty(self.n_dim)
+        val = fn(np.ascontiguousarray(x, dtype=float), grad, *self._args())
+        return float(val), grad
+
+    def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Every stored variable at ``x``: ``beta``, and per block ``sd_``, ``z_`` or ``c_``
+        and ``b_`` (the PyMC graph's names and shapes)."""
+        _, effects = _functions()
+        b = np.empty(int(self.J.sum()))
+        effects(x, self.starts, self.J, self.centred, self.loc_col, b)
+        out = {"beta": x[: self.X.shape[1]].copy()}
+        pos = 0
+        for i, name in enumerate(self.names):
+            u0, Jb = self.starts[i] + 1, self.J[i]
+            out[f"sd_{name}"] = np.exp(x[self.starts[i] : self.starts[i] + 1])
+            kind = "c" if self.centred[i] else "z"
+            out[f"{kind}_{name}"] = x[u0 : u0 + Jb].reshape(Jb, 1).copy()
+            out[f"b_{name}"] = b[pos : pos + Jb].reshape(Jb, 1)
+            pos += Jb
+        return out
+
+    def initial_point(self, seed: int, jitter: bool = True) -> np.ndarray:
+        """PyMC's initial point (fixed effects at their prior means, log SDs at the log of
+        the prior's scale, effects at their means), the other parameters jittered by
+        U(-1, 1) as nutpie does (the fixed effects are not: see ``sampling``)."""
+        rng = np.random.default_rng(seed)
+        p = self.X.shape[1]
+        x = np.zeros(self.n_dim)
+        x[:p] = self.beta_mu
+        for i in range(len(self.J)):
+            u0, Jb = self.starts[i] + 1, self.J[i]
+            x[self.starts[i]] = self.sd_init[i]
+            if self.centred[i] and self.loc_col[i] >= 0:
+                x[u0 : u0 + Jb] = self.beta_mu[self.loc_col[i]]
+        if jitter:
+            x[p:] += rng.uniform(-1.0, 1.0, self.n_dim - p)
+        return x
+
+    def table(self) -> np.ndarray:
+        """The uint64 table of the data's addresses and sizes the C entry points read
+        (:mod:`hierarch.bayes._kernel_numba`); the arrays must outlive it."""
+        self._keep = [
+            np.ascontiguousarray(a, dtype=d)
+            for a, d in (
+                (self.X, np.float64), (self.offset, np.float64), (self.y, np.float64),
+                (self.n, np.float64), (self.codes, np.int64), (self.starts, np.int64),
+                (self.J, np.int64), (self.centred, np.int64), (self.loc_col, np.int64),
+                (self.beta_mu, np.float64), (self.beta_sd, np.float64),
+                (self.sd_kind, np.int64), (self.sd_a, np.float64), (self.sd_b, np.float64),
+            )
+        ]  # fmt: skip
+        t = np.zeros(20, dtype=np.uint64)
+        t[0], t[1], t[2] = self.X.shape[0], self.X.shape[1], len(self.J)
+        for i, a in enumerate(self._keep):
+            t[3 + i] = a.ctypes.data
+        t[17], t[18] = self.family, self.n_dim
+        return t
+
+    def _expanded(self) -> tuple[list[str], list[tuple[int, ...]]]:
+        names = ["beta"]
+        shapes: list[tuple[int, ...]] = [(self.X.shape[1],)]
+        for i, name in enumerate(self.names):
+            kind = "c" if self.centred[i] else "z"
+            Jb = int(self.J[i])
+            names += [f"sd_{name}", f"{kind}_{name}", f"b_{name}"]
+            shapes += [(1,), (Jb, 1), (Jb, 1)]
+        return names, shapes
+
+    def nutpie_model(self, coords: dict[str, Any], dims: dict[str, tuple[str, ...]]):
+        """The kernel as a nutpie model: its C entry points called from nutpie's threads
+        (no Python, no GIL), or where this nutpie lacks the interface they need, its
+        Python-function interface."""
+        names, shapes = self._expanded()
+        dims = {k: tuple(v) for k, v in dims.items() if k in names}
+        used = {d for v in dims.values() for d in v}
+        # nutpie takes text coordinates; the sampler relabels them with the real values
+        coords = {k: [str(c) for c in v] for k, v in coords.items() if k in used}
+        try:
+            from nutpie import _lib
+
+            needed = ("LogpFunc", "ExpandFunc", "PyMcModel", "PySampler")
+            if all(hasattr(_lib, n) for n in needed):
+                from hierarch.bayes import _kernel_numba
+
+                return _CModel(self, self.table(), names, shapes, coords, dims, _kernel_numba)
+        except ImportError:  # pragma: no cover - nutpie is a declared dependency
+            pass
+        return self._pyfunc_model(names, shapes, coords, dims)
+
+    def _pyfunc_model(self, names, shapes, coords, dims):
+        """The kernel through nutpie's Python-function interface (slower: the GIL)."""
+        from nutpie.compiled_pyfunc import from_pyfunc
+
+        _functions()  # compile (or load) before sampling starts
+
+        def make_logp_fn():
+            def logp(x, **_):
+                return self.logp(x)
+
+            return logp
+
+        def make_expand_fn(seed1, seed2, chain):
+            def expand(x, **_):
+                return self.expand(np.asarray(x, dtype=float))
+
+            return expand
+
+        return from_pyfunc(
+            ndim=self.n_dim,
+            make_logp_fn=make_logp_fn,
+            make_expand_fn=make_expand_fn,
+            expanded_dtypes=[np.dtype("float64")] * len(names),
+            expanded_shapes=shapes,
+            expanded_names=names,
+            coords=coords,
+            dims=dims,
+            make_initial_point_fn=self.initial_point,
+        )
+
+
+def glmm_kernel(spec, parameterization: dict[str, str], pm_model) -> GLMMKernel | None:
+    """The kernel of a model the class covers (see the module docstring), else None.
+
+    ``pm_model`` is the PyMC graph of the same spec (:func:`hierarch.bayes.graphs.build`):
+    the kernel's parameters must be its value variables, in its order (nothing of it is
+    compiled)."""
+    pf = spec.engine_parsed
+    code = _LIKELIHOODS.get((spec.family, spec.link))
+    if code is None or spec.known_se is not None or not pf.blocks:
+        return None
+    if any(tuple(b.columns) != ("Intercept",) for b in pf.blocks):
+        return None
+    pri = spec.priors
+    for name in pf.x_names:
+        prior = pri[name]
+        if prior.dist != "Normal" or set(prior.params) != {"mu", "sigma"}:
+            return None
+    sd_kind, sd_a, sd_b, sd_init = [], [], [], []
+    for bname in spec.block_names:
+        prior = pri[f"sd_{bname}"]
+        if prior.dist not in _SD_PRIORS:
+            return None
+        kind, (pa, pb) = _SD_PRIORS[prior.dist]
+        if set(prior.params) != {pa, pb} - {None}:
+            return None
+        a = _scalar(prior.params[pa])
+        b = _scalar(prior.params[pb]) if pb else 1.0
+        if a is None or b is None or a <= 0 or b <= 0:
+            return None
+        sd_kind.append(kind)
+        sd_a.append(a)
+        sd_b.append(b)
+        # PyMC's support point of the prior (its initial value): the scale, or 1 / lam
+        sd_init.append(float(np.log(1.0 / a if kind == 1 else (b if kind == 3 else a))))
+    # the parameters, in the graph's order: beta, then per block log SD and effects
+    expected = ["beta"]
+    for bname in spec.block_names:
+        kind = "c" if parameterization[bname] == "centred" else "z"
+        expected += [f"sd_{bname}_log__", f"{kind}_{bname}"]
+    if [v.name for v in pm_model.value_vars] != expected:
+        return None
+
+    cells = spec.cells()
+    if cells is not None:
+        X, off, y, n = cells["X"], cells["offset"], cells["y"], cells["n"]
+        codes = np.stack([np.asarray(c, dtype=np.int64) for c in cells["codes"]])
+    else:
+        X, off, y = pf.X, pf.offset_or_zero, pf.y
+        n = spec.trials if spec.family == "binomial" else np.ones(pf.n)
+        codes = np.stack([np.asarray(b.codes, dtype=np.int64) for b in pf.blocks])
+    p = len(pf.x_names)
+    J = np.array([b.n_levels for b in pf.blocks], dtype=np.int64)
+    starts = p + np.concatenate([[0], np.cumsum(J + 1)[:-1]]).astype(np.int64)
+    centred = np.array([parameterization[b] == "centred" for b in spec.block_names], dtype=np.bool_)
+    loc_col = np.full(len(J), -1, dtype=np.int64)
+    if "Intercept" in pf.x_names:  # the first centred block centres on the intercept
+        first = np.flatnonzero(centred)
+        if len(first):
+            loc_col[first[0]] = pf.x_names.index("Intercept")
+    return GLMMKernel(
+        names=list(spec.block_names),
+        X=np.ascontiguousarray(X, dtype=float),
+        offset=np.ascontiguousarray(off, dtype=float),
+        y=np.ascontiguousarray(y, dtype=float),
+        n=np.ascontiguousarray(n, dtype=float),
+        codes=np.ascontiguousarray(codes),
+        starts=starts,
+        J=J,
+        centred=centred,
+        loc_col=loc_col,
+        beta_mu=np.array([float(pri[nm].params["mu"]) for nm in pf.x_names]),
+        beta_sd=np.array([float(pri[nm].params["sigma"]) for nm in pf.x_names]),
+        sd_kind=np.array(sd_kind, dtype=np.int64),
+        sd_a=np.array(sd_a),
+        sd_b=np.array(sd_b),
+        family=code,
+        sd_init=np.array(sd_init),
+    )
+
+
+class _CModel:
+    """A nutpie model over the kernel's C entry points (what nutpie's own
+    ``CompiledPyMCModel`` does for a compiled PyMC graph; nutpie 0.16's interface)."""
+
+    def __init__(self, kernel, table, names, shapes, coords, dims, funcs) -> None:
+        self.kernel, self._table = kernel, table
+        self._names, self._shape_list = names, shapes
+        self._coords, self.dims = coords, dims
+        self._funcs = funcs
+
+    @property
+    def n_dim(self) -> int:
+        return self.kernel.n_dim
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return dict(zip(self._names, self._shape_list, strict=True))
+
+    @property
+    def coords(self):
+        return self._coords
+
+    def _make_model(self, init_mean):
+        from nutpie import _lib
+
+        n_expanded = int(sum(np.prod(s) for s in self._shape_list))
+        ud = self._table.ctypes.data
+        expand_fn = _lib.ExpandFunc(self.n_dim, n_expanded, self._funcs.expand_c.address, ud, self)
+        logp_fn = _lib.LogpFunc(self._funcs.logp_c.address, ud, self)
+        dim_sizes = {name: len(vals) for name, vals in self._coords.items()}
+        variables = _lib.PyVariable.new_variables(
+            self._names, ["float64"] * len(self._names), self._shape_list, dim_sizes, self.dims
+        )
+
+        def make_adapter(*args, **kwargs):  # nutpie's default, unused by plain NUTS
+            from nutpie.transform_adapter import make_transform_adapter
+
+            return make_transform_adapter()(*args, **kwargs, logp_fn=None)
+
+        return _lib.PyMcModel(
+            logp_fn,
+            expand_fn,
+            variables,
+            self.n_dim,
+            dim_sizes,
+            self._coords,
+            self.kernel.initial_point,
+            make_adapter,
+        )
+
+    def _make_sampler(self, settings, init_mean, cores, progress_type, store):
+        from nutpie import _lib
+
+        return _lib.PySampler.from_pymc(
+            settings, cores, self._make_model(init_mean), progress_type, store
+        )
