@@ -197,10 +197,77 @@ def _measure(case, impl, mode):
     )
 
 
+#: rstanarm's version of the two GLMMs (precompiled Stan models: nothing compiles per model)
+_RSTANARM = {
+    "rats": (
+        "d <- read.csv('{csv}'); d$batch <- factor(d$batch)",
+        "cbind(m, n - m) ~ 1 + (1 | batch)",
+    ),
+    "cbpp": (
+        "d <- read.csv('{csv}'); d$herd <- factor(d$herd); d$period <- factor(d$period)",
+        "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+    ),
+}
+
+
+def _rstanarm(case, workdir):
+    """rstanarm's ``stan_glmer`` on the same data in a fresh ``Rscript`` (4 chains x 1000 +
+    1000, 2 cores, as hierarch): the time from the start of the script (library load
+    included, as hierarch's import is) to the end of the first fit, a refit in the same
+    process, the minimum bulk ESS over the fixed effects and group SD, the maximum R-hat."""
+    import shutil
+
+    if shutil.which("Rscript") is None:
+        return None, "Rscript not installed"
+    csv = Path(workdir) / f"{case}.csv"
+    _data(case).to_csv(csv, index=False)
+    read, formula = _RSTANARM[case]
+    script = f"""
+t0 <- proc.time()[["elapsed"]]
+suppressPackageStartupMessages({{library(rstanarm); library(posterior)}})
+{read.format(csv=csv)}
+fit1 <- function(seed) stan_glmer({formula}, data = d, family = binomial, chains = 4,
+    iter = 2000, cores = 2, refresh = 0, seed = seed)
+f <- fit1(1)
+t1 <- proc.time()[["elapsed"]]
+invisible(fit1(2))
+t2 <- proc.time()[["elapsed"]]
+dr <- as_draws_df(as.array(f))
+keep <- grep("^\\(Intercept\\)$|^period|^Sigma", names(dr), value = TRUE)
+s <- summarise_draws(dr[, keep], "ess_bulk", "rhat")
+cat(sprintf('{{"cold_s": %.3f, "warm_s": %.3f, "min_ess": %.1f, "rhat": %.4f, "div": %d}}\n',
+    t1 - t0, t2 - t1, min(s$ess_bulk), max(s$rhat),
+    sum(rstan::get_divergent_iterations(f$stanfit))))
+"""
+    rfile = Path(workdir) / f"{case}.R"
+    rfile.write_text(script)
+    proc = subprocess.run(["Rscript", str(rfile)], capture_output=True, text=True, timeout=1800)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+    if proc.returncode or not line:
+        return None, (proc.stderr.strip() or "rstanarm failed")[-300:]
+    r = json.loads(line[-1])
+    row = {
+        "case": case,
+        "impl": "rstanarm",
+        "mode": "first",
+        "cold_s": r["cold_s"],
+        "warm_s": r["warm_s"],
+        "min_ess": r["min_ess"],
+        "ess_per_s": r["min_ess"] / r["cold_s"],
+        "rhat": r["rhat"],
+        "divergences": r["div"],
+        "peak_gib": float("nan"),
+    }
+    return row, ""
+
+
 def _child(case, impl, mode, compiledir):
     env = dict(os.environ)
     flags = env.get("PYTENSOR_FLAGS", "")
     env["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, f"base_compiledir={compiledir}") if f)
+    # numba's own cache (hierarch's hand-written log-densities, hierarch.bayes.kernels) in
+    # the same directory: a first run compiles them too, as on a new machine
+    env["NUMBA_CACHE_DIR"] = str(Path(compiledir) / "numba-cache")
     proc = subprocess.run(
         [sys.executable, __file__, "--child", case, impl, mode],
         capture_output=True,
@@ -221,6 +288,15 @@ def main(argv):
     cases = argv[1:] or CASES
     rows, firsts, notes = [], {}, []
     for case in cases:
+        if case in _RSTANARM:
+            with tempfile.TemporaryDirectory(prefix="bench-rstanarm-") as d:
+                row, err = _rstanarm(case, d)
+            if row is None:
+                notes.append(f"- {case}/rstanarm: not run ({err}).")
+            else:
+                firsts[(case, "rstanarm")] = row
+                rows.append(row)
+                print(row, flush=True)
         for impl in ("hierarch", "plain"):
             if impl == "plain" and case in SKIP_PLAIN:
                 notes.append(f"- {case}: plain model skipped ({SKIP_PLAIN[case]}).")
@@ -252,6 +328,15 @@ def main(argv):
         "| ratio, first run |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    for case in cases:  # the first fit against rstanarm's (its models are precompiled)
+        h, r = firsts.get((case, "hierarch")), firsts.get((case, "rstanarm"))
+        if h and r:
+            notes.append(
+                f"- {case}: first run {h['cold_s']:.1f} s vs rstanarm {r['cold_s']:.1f} s "
+                f"(library load and fit; target: no slower): "
+                f"{'met' if h['cold_s'] <= r['cold_s'] else 'missed'}; ESS/s "
+                f"{h['ess_per_s'] / r['ess_per_s']:.1f}x rstanarm's."
+            )
     for r in rows:
         f = firsts[(r["case"], r["impl"])]
         lines.append(
@@ -269,7 +354,10 @@ def main(argv):
             "",
             f"Produced by `benchmarks/run.py` in one run, {time.strftime('%Y-%m-%d')}, "
             f"on {machine} "
-            "(2 cores, 24 GiB). 4 chains x 1000 draws after 1000 tuning steps, nutpie for both.",
+            "(2 cores, 24 GiB). 4 chains x 1000 draws after 1000 tuning steps, nutpie for "
+            "hierarch and the plain PyMC model; rstanarm's `stan_glmer` (precompiled Stan "
+            "models, 2 cores) where it fits the model, its time from the script's start "
+            "(library load included, as hierarch's import is).",
             "",
             "*first run*: a fresh process with an empty compile directory (the first fit of the "
             "model on a new machine). *cold*: a fresh process with the compile directory the "

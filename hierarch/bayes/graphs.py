@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from hierarch.bayes.kernels import glmm_kernel, kernels_enabled
+from hierarch.bayes.kernels import glmm_kernel, kernels_enabled, lmm_kernel
 from hierarch.bayes.sampling import model_key
 from hierarch.core.families import get_family, inverse_link
 from hierarch.core.priors import Prior
@@ -241,6 +241,8 @@ def build_marginal(spec):
         logdet = (n_total - J * K) * pt.log(s2) + logdetA.sum()
         loglik = -0.5 * (n_total * np.log(2 * np.pi) + logdet + quad)
         pm.Potential("marginal_loglik", loglik)
+    # the same log-density written by hand (no graph compilation), for the models it covers
+    m._hierarch_kernel = lmm_kernel(spec, m) if kernels_enabled() else None
     return m
 
 

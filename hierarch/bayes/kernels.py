@@ -178,7 +178,10 @@ class GLMMKernel:
             if all(hasattr(_lib, n) for n in needed):
                 from hierarch.bayes import _kernel_numba
 
-                return _CModel(self, self.table(), names, shapes, coords, dims, _kernel_numba)
+                return _CModel(
+                    self, self.table(), names, shapes, coords, dims,
+                    (_kernel_numba.logp_c, _kernel_numba.expand_c),
+                )  # fmt: skip
         except ImportError:  # pragma: no cover - nutpie is a declared dependency
             pass
         return self._pyfunc_model(names, shapes, coords, dims)
@@ -321,8 +324,9 @@ class _CModel:
 
         n_expanded = int(sum(np.prod(s) for s in self._shape_list))
         ud = self._table.ctypes.data
-        expand_fn = _lib.ExpandFunc(self.n_dim, n_expanded, self._funcs.expand_c.address, ud, self)
-        logp_fn = _lib.LogpFunc(self._funcs.logp_c.address, ud, self)
+        logp_c, expand_c = self._funcs
+        expand_fn = _lib.ExpandFunc(self.n_dim, n_expanded, expand_c.address, ud, self)
+        logp_fn = _lib.LogpFunc(logp_c.address, ud, self)
         dim_sizes = {name: len(vals) for name, vals in self._coords.items()}
         variables = _lib.PyVariable.new_variables(
             self._names, ["float64"] * len(self._names), self._shape_list, dim_sizes, self.dims
@@ -350,3 +354,193 @@ class _CModel:
         return _lib.PySampler.from_pymc(
             settings, cores, self._make_model(init_mean), progress_type, store
         )
+
+
+@dataclass
+class LMMKernel:
+    """A one-factor Gaussian model with its K = 1 or 2 group effects integrated out, as
+    :func:`hierarch.bayes.graphs.build_marginal` writes it: the statistics, the priors'
+    constants and the layout of ``_kernel_numba.lmm_logp``."""
+
+    name: str  # the block's name
+    K: int
+    stats: dict[str, np.ndarray]  # yty, Xty, XtX, ZtZ, Zty, ZtX
+    n_total: float
+    beta_mu: np.ndarray
+    beta_sd: np.ndarray
+    sc: np.ndarray
+    sd_prior: tuple[int, float, float]
+    sigma_prior: tuple[int, float, float]
+    eta_lkj: float
+    init: np.ndarray  # PyMC's initial point of the variance parameters (before jitter)
+
+    @property
+    def p(self) -> int:
+        return len(self.beta_mu)
+
+    @property
+    def n_dim(self) -> int:
+        return self.p + (2 if self.K == 1 else 4)
+
+    def _args(self):
+        st = self.stats
+        return (
+            float(st["yty"]), st["Xty"], st["XtX"], st["ZtZ"], st["Zty"], st["ZtX"],
+            self.n_total, self.K, self.beta_mu, self.beta_sd, self.sc, *self.sd_prior,
+            *self.sigma_prior, self.eta_lkj,
+        )  # fmt: skip
+
+    def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Log density (up to a constant) and gradient at the unconstrained point ``x``."""
+        from hierarch.bayes import _kernel_numba
+
+        grad = np.empty(self.n_dim)
+        val = _kernel_numba.lmm_logp(np.ascontiguousarray(x, dtype=float), grad, *self._args())
+        return float(val), grad
+
+    def _expanded(self) -> tuple[list[str], list[tuple[int, ...]]]:
+        b = self.name
+        if self.K == 1:
+            return ["beta", f"sd_{b}", "sigma"], [(self.p,), (1,), ()]
+        names = ["beta", f"chol_{b}", f"chol_{b}_corr", f"chol_{b}_stds", f"sd_{b}",
+                 f"corr_{b}", "sigma"]  # fmt: skip
+        return names, [(self.p,), (3,), (2, 2), (2,), (2,), (2, 2), ()]
+
+    def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Every stored variable at ``x`` (the PyMC graph's names and shapes)."""
+        from hierarch.bayes import _kernel_numba
+
+        names, shapes = self._expanded()
+        flat = np.empty(int(sum(np.prod(s) for s in shapes)))
+        _kernel_numba.lmm_expand(np.asarray(x, dtype=float), self.p, self.K, self.sc, flat)
+        out, i = {}, 0
+        for name, shape in zip(names, shapes, strict=True):
+            size = int(np.prod(shape))
+            out[name] = flat[i : i + size].reshape(shape)
+            i += size
+        return out
+
+    def initial_point(self, seed: int, jitter: bool = True) -> np.ndarray:
+        """PyMC's initial point, the variance parameters jittered by U(-1, 1) as nutpie
+        does (the fixed effects are not)."""
+        rng = np.random.default_rng(seed)
+        x = np.concatenate([self.beta_mu, self.init])
+        if jitter:
+            x[self.p :] += rng.uniform(-1.0, 1.0, self.n_dim - self.p)
+        return x
+
+    def table(self) -> np.ndarray:
+        """The uint64 table of the statistics' addresses the C entry points read."""
+        st = self.stats
+        reals = np.array([self.n_total, *self.sd_prior, *self.sigma_prior, self.eta_lkj, 0.0])
+        self._keep = [
+            np.ascontiguousarray(a, dtype=np.float64)
+            for a in (np.atleast_1d(st["yty"]), st["Xty"], st["XtX"], st["ZtZ"], st["Zty"],
+                      st["ZtX"], reals, self.beta_mu, self.beta_sd, self.sc)
+        ]  # fmt: skip
+        t = np.zeros(24, dtype=np.uint64)
+        t[0], t[1], t[2] = self.p, st["ZtZ"].shape[0], self.K
+        for i, a in enumerate(self._keep):
+            t[3 + i] = a.ctypes.data
+        t[13] = self.n_dim
+        return t
+
+    def nutpie_model(self, coords: dict[str, Any], dims: dict[str, tuple[str, ...]]):
+        """The kernel's C entry points as a nutpie model."""
+        from hierarch.bayes import _kernel_numba
+
+        names, shapes = self._expanded()
+        dims = {k: tuple(v) for k, v in dims.items() if k in names}
+        used = {d for v in dims.values() for d in v}
+        coords = {k: [str(c) for c in v] for k, v in coords.items() if k in used}
+        return _CModel(
+            self, self.table(), names, shapes, coords, dims,
+            (_kernel_numba.lmm_logp_c, _kernel_numba.lmm_expand_c),
+        )  # fmt: skip
+
+
+def lmm_kernel(spec, pm_model) -> LMMKernel | None:
+    """The kernel of a marginalized one-factor Gaussian model with one block of 1 or 2
+    effects and priors the kernel knows (Normal fixed effects; the group SDs' and sigma's
+    priors among half-normal, exponential, half-Cauchy, half-t), else None."""
+    pf = spec.engine_parsed
+    if not spec._single_factor or len(pf.blocks) != 1 or pf.blocks[0].k > 2:
+        return None
+    if spec._sparse_marginal or spec.known_se is not None or not _c_interface():
+        return None
+    pri = spec.priors
+    for name in pf.x_names:
+        prior = pri[name]
+        if prior.dist != "Normal" or set(prior.params) != {"mu", "sigma"}:
+            return None
+    (bname,) = spec.block_names
+    K = pf.blocks[0].k
+    sd_prior = pri[f"sd_{bname}"]
+    sc = np.ones(2)
+    if K == 2 and isinstance(sd_prior.params.get("sigma"), list):  # scales outside the LKJ
+        sc = np.asarray(sd_prior.params["sigma"], dtype=float)
+        sd_prior = type(sd_prior)(sd_prior.dist, **{**sd_prior.params, "sigma": 1.0})
+    sd = _prior_code(sd_prior)
+    sig = _prior_code(pri["sigma"])
+    if sd is None or sig is None:
+        return None
+    expected = ["beta"]
+    expected += [f"sd_{bname}_log__"] if K == 1 else [f"chol_{bname}_cholesky-cov-packed__"]
+    expected += ["sigma_log__"]
+    if [v.name for v in pm_model.value_vars] != expected:
+        return None
+    st = spec._group_stats()
+    stats = {
+        "yty": np.array(float(np.sum(st["yty"]))),
+        "Xty": np.ascontiguousarray(st["Xty"].sum(axis=0), dtype=float),
+        "XtX": np.ascontiguousarray(st["XtX"].sum(axis=0), dtype=float),
+        "ZtZ": np.ascontiguousarray(st["ZtZ"], dtype=float),
+        "Zty": np.ascontiguousarray(st["Zty"], dtype=float),
+        "ZtX": np.ascontiguousarray(st["ZtX"], dtype=float),
+    }
+    # PyMC's initial point: log of the priors' support points (the scale; 1 / lam), the
+    # LKJ factor diagonal at log sd and its off-diagonal at 0
+    init_sd = _support_log(sd)
+    init = [init_sd] if K == 1 else [init_sd, 0.0, init_sd]
+    return LMMKernel(
+        name=bname,
+        K=K,
+        stats=stats,
+        n_total=float(np.sum(st["n"])),
+        beta_mu=np.array([float(pri[n].params["mu"]) for n in pf.x_names]),
+        beta_sd=np.array([float(pri[n].params["sigma"]) for n in pf.x_names]),
+        sc=sc,
+        sd_prior=sd,
+        sigma_prior=sig,
+        eta_lkj=float(pri["lkj_eta"].params["value"]),
+        init=np.array([*init, _support_log(sig)]),
+    )
+
+
+def _c_interface() -> bool:
+    """Whether this nutpie takes C entry points from Python (nutpie 0.16's ``_lib``)."""
+    try:
+        from nutpie import _lib
+    except ImportError:
+        return False
+    return all(hasattr(_lib, n) for n in ("LogpFunc", "ExpandFunc", "PyMcModel", "PySampler"))
+
+
+def _prior_code(prior) -> tuple[int, float, float] | None:
+    """``(kind, a, b)`` of a positive prior the kernels know, else None."""
+    if prior.dist not in _SD_PRIORS:
+        return None
+    kind, (pa, pb) = _SD_PRIORS[prior.dist]
+    if set(prior.params) != {pa, pb} - {None}:
+        return None
+    a = _scalar(prior.params[pa])
+    b = _scalar(prior.params[pb]) if pb else 1.0
+    if a is None or b is None or a <= 0 or b <= 0:
+        return None
+    return kind, a, b
+
+
+def _support_log(code: tuple[int, float, float]) -> float:
+    """The log of PyMC's support point (initial value) of such a prior."""
+    kind, a, b = code
+    return float(np.log(1.0 / a if kind == 1 else (b if kind == 3 else a)))

@@ -103,6 +103,79 @@ def test_kernel_equals_the_pymc_graph(case, data):
     assert set(expanded) == {v.name for v in pm_model.free_RVs + pm_model.deterministics}
 
 
+def _shape(pm_model, v):
+    """A value variable's shape from its named dimensions (the LKJ factor's packed vector
+    has none: k (k + 1) / 2 values)."""
+    dims = pm_model.named_vars_to_dims.get(pm_model.values_to_rvs[v].name)
+    if dims:
+        return tuple(len(pm_model.coords[d]) for d in dims)
+    return (3,) if "cholesky-cov-packed" in v.name else ()
+
+
+LMM_CASES = {
+    "random intercept, default priors": ("y ~ x + (1 | g1)", {}, None),
+    "random intercept, half-t SD, exponential sigma": (
+        "y ~ x + C(f) + (1 | g1)",
+        {"sd_g1": {"dist": "HalfStudentT", "nu": 3, "sigma": 2.0},
+         "sigma": {"dist": "Exponential", "lam": 0.5}},
+        None,
+    ),
+    "random slope, LKJ(2), default priors": ("y ~ x + (x | g1)", {}, None),
+    "random slope, LKJ(1), one SD scale, half-Cauchy sigma": (
+        "y ~ x + (x | g1)",
+        {"sd_g1": {"dist": "HalfNormal", "sigma": 3.0}, "lkj_eta": 1.0,
+         "sigma": {"dist": "HalfCauchy", "beta": 2.0}},
+        None,
+    ),
+    "random slope, prior weights": ("y ~ x + (x | g1)", {}, "w"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(LMM_CASES))
+def test_marginal_gaussian_kernel_equals_the_pymc_graph(case, data):
+    # the marginalized one-factor Gaussian model (group effects integrated out): log density
+    # to 1e-9 up to a constant, gradient to 1e-9, the stored variables equal to the graph's
+    formula, priors, weights = LMM_CASES[case]
+    rng = np.random.default_rng(7)
+    df = data.assign(
+        y=2.0 + 0.8 * data["x"] + rng.normal(0, 1.0, len(data)) * 3,
+        w=rng.uniform(0.5, 2.0, len(data)),
+    )
+    model = hierarch.model(formula, df, priors=priors, weights=weights)
+    pm_model = model.build_marginal()
+    kernel = pm_model._hierarch_kernel
+    assert kernel is not None and type(kernel).__name__ == "LMMKernel"
+    logp = pm_model.compile_logp(mode="FAST_COMPILE")
+    dlogp = pm_model.compile_dlogp(mode="FAST_COMPILE")
+    dets = pm_model.compile_fn(
+        pm_model.replace_rvs_by_values(list(pm_model.deterministics) + list(pm_model.free_RVs)),
+        inputs=pm_model.value_vars,
+        mode="FAST_COMPILE",
+        on_unused_input="ignore",
+    )
+
+    def as_dict(x):
+        out, i = {}, 0
+        for v in pm_model.value_vars:
+            shape = _shape(pm_model, v)
+            size = int(np.prod(shape))
+            out[v.name] = x[i : i + size].reshape(shape)
+            i += size
+        return out
+
+    points = [kernel.initial_point(s) + rng.normal(0, 0.3, kernel.n_dim) for s in range(5)]
+    ref = np.array([logp(as_dict(x)) for x in points])
+    mine = np.array([kernel.logp(x)[0] for x in points])
+    np.testing.assert_allclose(mine - mine[0], ref - ref[0], atol=1e-9 * np.abs(ref).max())
+    for x in points:
+        np.testing.assert_allclose(kernel.logp(x)[1], dlogp(as_dict(x)), rtol=1e-9, atol=1e-9)
+    names = [d.name for d in pm_model.deterministics] + [v.name for v in pm_model.free_RVs]
+    expanded = kernel.expand(points[1])
+    assert set(expanded) == set(names)
+    for name, val in zip(names, dets(as_dict(points[1])), strict=True):
+        np.testing.assert_allclose(expanded[name], val, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
 def test_models_outside_the_class_keep_the_graph(data):
     # a random slope, a probit link, a negative binomial, a Student-t prior on a fixed
     # effect, a log-normal SD prior: no kernel, the PyMC graph is compiled as before
@@ -117,6 +190,11 @@ def test_models_outside_the_class_keep_the_graph(data):
     for formula, family, kw, priors in outside:
         model = hierarch.model(formula, data, family=family, priors=priors, **kw)
         assert model.build()._hierarch_kernel is None, formula
+    # Gaussian: two grouping factors, three effects per group (the graph's own paths)
+    df = data.assign(y=data["x"] + data["count"])
+    for formula in ("y ~ x + (1 | g1) + (1 | g2)", "y ~ x + C(f) + (x + C(f) | g1)"):
+        pm_model = hierarch.model(formula, df).build_marginal()
+        assert getattr(pm_model, "_hierarch_kernel", None) is None, formula
     # and the switch turns it off
     model = hierarch.model("hit ~ x + (1 | g1)", data, family="bernoulli")
     pm_model = model.build()
@@ -165,3 +243,27 @@ def test_kernel_posterior_equals_the_graphs(monkeypatch):
         )
         diff = a.mean(("chain", "draw")).values - b.mean(("chain", "draw")).values
         assert np.all(np.abs(diff) < 3 * se), (var, diff, se)
+
+
+@pytest.mark.slow
+def test_marginal_kernel_posterior_equals_the_graphs(monkeypatch):
+    # sleepstudy's random slopes, 4 x 1000 draws each way: posterior means within 3
+    # combined Monte Carlo SEs
+    import arviz as az
+
+    sleep = hierarch.load_dataset("sleepstudy")
+    model = hierarch.model("Reaction ~ Days + (Days | Subject)", sleep)
+    kern = model.fit(method="bayes", random_seed=SEED, progressbar=False)
+    monkeypatch.setenv("HIERARCH_KERNELS", "0")
+    graph = model.fit(method="bayes", random_seed=SEED + 1, progressbar=False)
+    assert kern.spec["log_density"] == "hierarch kernel"
+    assert graph.spec["log_density"] == "PyMC graph"
+    for var in ("beta", "sd_Subject", "corr_Subject", "sigma", "b_Subject"):
+        a, b = kern.idata.posterior[var], graph.idata.posterior[var]
+        se = np.sqrt(
+            az.mcse(kern.idata, var_names=[var])[var].values ** 2
+            + az.mcse(graph.idata, var_names=[var])[var].values ** 2
+        )
+        diff = a.mean(("chain", "draw")).values - b.mean(("chain", "draw")).values
+        ok = np.abs(diff) < 3 * se + 1e-12  # corr's diagonal: exactly 1 both ways
+        assert ok.mean() > 0.99 if var == "b_Subject" else ok.all(), (var, diff, se)

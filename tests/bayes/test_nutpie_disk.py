@@ -14,6 +14,13 @@ nutpie = pytest.importorskip("nutpie")
 SHORT = {"draws": 50, "tune": 50, "chains": 2, "progress_bar": False}
 
 
+@pytest.fixture(autouse=True)
+def _graph_path(monkeypatch):
+    """These tests are about compiling PyMC graphs: rats' model would otherwise take the
+    hand-written log-density (hierarch.bayes.kernels), which compiles no graph."""
+    monkeypatch.setenv("HIERARCH_KERNELS", "0")
+
+
 def _rats_model(rats):
     return hierarch.model(
         "m | trials(n) ~ 1 + (1 | batch)", rats, family="binomial", parameterization="non-centred"

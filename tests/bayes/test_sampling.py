@@ -13,6 +13,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  
 SHORT = {"draws": 100, "tune": 100, "chains": 2, "progressbar": False}
 
 
+@pytest.fixture(autouse=True)
+def _graph_path(monkeypatch):
+    """The cache holds compiled PyMC graphs: the models here would otherwise take the
+    hand-written log-densities (hierarch.bayes.kernels), which need no cache."""
+    monkeypatch.setenv("HIERARCH_KERNELS", "0")
+
+
 def _post(fit, var):
     return fit.idata.posterior[var].values
 
