@@ -233,7 +233,8 @@ t1 <- proc.time()[["elapsed"]]
 invisible(fit1(2))
 t2 <- proc.time()[["elapsed"]]
 dr <- as_draws_df(as.array(f))
-keep <- grep("^\\(Intercept\\)$|^period|^Sigma", names(dr), value = TRUE)
+keep <- names(dr)[names(dr) == "(Intercept)" | startsWith(names(dr), "period") |
+    startsWith(names(dr), "Sigma[")]
 s <- summarise_draws(dr[, keep], "ess_bulk", "rhat")
 cat(sprintf('{{"cold_s": %.3f, "warm_s": %.3f, "min_ess": %.1f, "rhat": %.4f, "div": %d}}\n',
     t1 - t0, t2 - t1, min(s$ess_bulk), max(s$rhat),
