@@ -236,21 +236,13 @@ def glmm_kernel(spec, parameterization: dict[str, str], pm_model) -> GLMMKernel 
             return None
     sd_kind, sd_a, sd_b, sd_init = [], [], [], []
     for bname in spec.block_names:
-        prior = pri[f"sd_{bname}"]
-        if prior.dist not in _SD_PRIORS:
+        sd = _prior_code(pri[f"sd_{bname}"])
+        if sd is None:
             return None
-        kind, (pa, pb) = _SD_PRIORS[prior.dist]
-        if set(prior.params) != {pa, pb} - {None}:
-            return None
-        a = _scalar(prior.params[pa])
-        b = _scalar(prior.params[pb]) if pb else 1.0
-        if a is None or b is None or a <= 0 or b <= 0:
-            return None
-        sd_kind.append(kind)
-        sd_a.append(a)
-        sd_b.append(b)
-        # PyMC's support point of the prior (its initial value): the scale, or 1 / lam
-        sd_init.append(float(np.log(1.0 / a if kind == 1 else (b if kind == 3 else a))))
+        sd_kind.append(sd[0])
+        sd_a.append(sd[1])
+        sd_b.append(sd[2])
+        sd_init.append(_support_log(sd))  # PyMC's initial value of the log SD
     # the parameters, in the graph's order: beta, then per block log SD and effects
     expected = ["beta"]
     for bname in spec.block_names:
