@@ -9,13 +9,17 @@ import xarray as xr
 __all__ = ["add_group_effects"]
 
 
-def add_group_effects(spec, idata, seed: int | None, chunk: int = 250) -> None:
+def add_group_effects(spec, idata, seed: int | None, chunk: int = 250, kernel=None) -> None:
     """Draw the group effects from their exact conditional posterior, draw by draw:
-    ``b_j | beta, sigma, Sigma, y ~ N(L A_j^{-1} L' Z_j' r_j, sigma^2 L A_j^{-1} L')``."""
+    ``b_j | beta, sigma, Sigma, y ~ N(L A_j^{-1} L' Z_j' r_j, sigma^2 L A_j^{-1} L')``.
+
+    When the sampler integrated the fixed effects out as well (the posterior has no
+    ``beta``: :class:`hierarch.bayes.kernels.CrossedKernel`, given as ``kernel``), the fixed
+    and group effects are drawn jointly from their conditional posterior."""
 
     pf = spec.engine_parsed
     if not spec._single_factor:
-        return add_group_effects_global(spec, idata, seed, chunk)
+        return add_group_effects_global(spec, idata, seed, chunk, kernel)
     st = spec._group_stats()
     post = idata.posterior
     nc, nd = post.sizes["chain"], post.sizes["draw"]
@@ -80,7 +84,7 @@ def _chol_draws(spec, post, S):
     return chols
 
 
-def add_group_effects_global(spec, idata, seed: int | None, chunk: int = 100) -> None:
+def add_group_effects_global(spec, idata, seed: int | None, chunk: int = 100, kernel=None) -> None:
     """Several factors: ``b | beta, sigma, Sigma, y ~ N(Lam A^-1 Lam' Z'r,
     sigma^2 Lam A^-1 Lam')`` with ``A = sigma^2 I + Lam' Z'Z Lam`` (q x q), per draw."""
 
@@ -88,13 +92,26 @@ def add_group_effects_global(spec, idata, seed: int | None, chunk: int = 100) ->
     post = idata.posterior
     nc, nd = post.sizes["chain"], post.sizes["draw"]
     S = nc * nd
-    beta = post["beta"].values.reshape(S, -1)
     sigma = post["sigma"].values.reshape(S)
     chols = _chol_draws(spec, post, S)
     rng = np.random.default_rng(seed)
-    if spec._sparse_marginal:
+    if "beta" not in post:
+        # the fixed effects were integrated out too (hierarch.bayes.kernels.CrossedKernel):
+        # fixed and group effects drawn jointly from their conditional posterior
+        if kernel is None:
+            raise ValueError("the fixed effects were integrated out, but no kernel was given")
+        sds = np.column_stack([C[:, 0, 0] for C in chols])
+        beta, b_all = kernel.draws(sds, sigma, rng)
+        post["beta"] = xr.DataArray(
+            beta.reshape(nc, nd, -1),
+            dims=("chain", "draw", spec.dim_coef),
+            coords={spec.dim_coef: pf.x_names},
+        )
+    elif spec._sparse_marginal:
+        beta = post["beta"].values.reshape(S, -1)
         b_all = _draws_sparse(spec, beta, sigma, chols, rng)
     else:
+        beta = post["beta"].values.reshape(S, -1)
         b_all = _draws_dense(spec, beta, sigma, chols, rng, chunk)
     off = 0
     for bname, b in zip(spec.block_names, pf.blocks, strict=True):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from hierarch.bayes.kernels import glmm_kernel, kernels_enabled, lmm_kernel
+from hierarch.bayes.kernels import crossed_kernel, glmm_kernel, kernels_enabled, lmm_kernel
 from hierarch.bayes.sampling import model_key
 from hierarch.core.families import get_family, inverse_link
 from hierarch.core.priors import Prior
@@ -138,6 +138,9 @@ def _build_marginal_sparse(spec):
         sigma = spec.priors["sigma"].create("sigma")
         loglik = SparseMarginalLoglik(core)(beta, lam, sigma)[0]
         pm.Potential("marginal_loglik", loglik)
+    # random intercepts only: the fixed effects integrated out as well, through one dense
+    # Schur complement per gradient (hierarch.bayes.kernels.CrossedKernel)
+    m._hierarch_kernel = crossed_kernel(spec, m) if kernels_enabled() else None
     return m
 
 

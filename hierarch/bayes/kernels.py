@@ -536,3 +536,237 @@ def _support_log(code: tuple[int, float, float]) -> float:
     """The log of PyMC's support point (initial value) of such a prior."""
     kind, a, b = code
     return float(np.log(1.0 / a if kind == 1 else (b if kind == 3 else a)))
+
+
+#: the largest dense Schur complement (fixed effects plus the levels of every grouping factor
+#: but the largest) the crossed kernel takes; above, the sparse Op
+MAX_CROSSED_DENSE = 3000
+
+
+@dataclass
+class CrossedKernel:
+    """A Gaussian model with several grouping factors of random intercepts, every group effect
+    and the fixed effects integrated out (Normal priors on the fixed effects keep the
+    posterior the same): NUTS samples only the log SDs and log sigma.
+
+    The factor with most levels (``e``) is eliminated first (its block of the precision
+    matrix is diagonal), the rest (fixed effects, other factors) forms a dense Schur
+    complement of ``n_R`` unknowns: one dense Cholesky factor per gradient
+    (``_kernel_numba.crossed_logp``).  The fixed effects and group effects are then drawn
+    from their exact joint conditional posterior (:meth:`draws`)."""
+
+    names: list[str]  # block names, formula order
+    e: int
+    J: np.ndarray  # levels per block
+    cnt: np.ndarray
+    zey: np.ndarray
+    colptr: np.ndarray
+    rowidx: np.ndarray
+    cval: np.ndarray
+    WtW: np.ndarray
+    Wty: np.ndarray
+    rblk: np.ndarray
+    pprec: np.ndarray
+    pmean: np.ndarray
+    n_total: float
+    yty: float
+    sd_kind: np.ndarray
+    sd_a: np.ndarray
+    sd_b: np.ndarray
+    sigma_prior: tuple[int, float, float]
+    init: np.ndarray
+    p: int
+    r_index: np.ndarray  # position in the global effect vector of each R unknown (-1: beta)
+    e_offset: int  # position of factor e's first level in the global effect vector
+
+    @property
+    def n_dim(self) -> int:
+        return len(self.J) + 1
+
+    def _data(self):
+        return (
+            self.cnt, self.zey, self.colptr, self.rowidx, self.cval, self.WtW, self.Wty,
+            self.rblk, self.pprec, self.pmean, self.e, self._lapack(),
+        )  # fmt: skip
+
+    def _lapack(self) -> np.ndarray:
+        """The addresses of LAPACK's routines in this process (not pickled, not cached)."""
+        if getattr(self, "_lapack_addr", None) is None:
+            from hierarch.bayes._kernel_numba import lapack_addresses
+
+            self._lapack_addr = lapack_addresses()
+        return self._lapack_addr
+
+    def _args(self):
+        return (
+            *self._data(), self.J, self.n_total, self.yty, self.sd_kind, self.sd_a, self.sd_b,
+            *self.sigma_prior,
+        )  # fmt: skip
+
+    def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Log density of the variance parameters (up to a constant) and its gradient at the
+        unconstrained point ``x`` (the blocks' log SDs, then log sigma)."""
+        from hierarch.bayes import _kernel_numba
+
+        grad = np.empty(self.n_dim)
+        val = _kernel_numba.crossed_logp(np.ascontiguousarray(x, dtype=float), grad, *self._args())
+        return float(val), grad
+
+    def _expanded(self) -> tuple[list[str], list[tuple[int, ...]]]:
+        return [f"sd_{b}" for b in self.names] + ["sigma"], [(1,)] * len(self.names) + [()]
+
+    def initial_point(self, seed: int, jitter: bool = True) -> np.ndarray:
+        """PyMC's initial point of the log SDs and log sigma, jittered by U(-1, 1)."""
+        rng = np.random.default_rng(seed)
+        x = self.init.copy()
+        if jitter:
+            x += rng.uniform(-1.0, 1.0, self.n_dim)
+        return x
+
+    def table(self) -> np.ndarray:
+        """The uint64 table of the data's addresses the C entry points read."""
+        reals = np.array([self.n_total, self.yty, *self.sigma_prior], dtype=float)
+        self._keep = [
+            np.ascontiguousarray(a, dtype=d)
+            for a, d in (
+                (self.cnt, np.float64), (self.zey, np.float64), (self.colptr, np.int64),
+                (self.rowidx, np.int64), (self.cval, np.float64), (self.WtW, np.float64),
+                (self.Wty, np.float64), (self.rblk, np.int64), (self.pprec, np.float64),
+                (self.pmean, np.float64), (self.J, np.int64), (reals, np.float64),
+                (self.sd_kind, np.int64), (self.sd_a, np.float64), (self.sd_b, np.float64),
+                (self._lapack(), np.uint64),
+            )
+        ]  # fmt: skip
+        t = np.zeros(24, dtype=np.uint64)
+        t[0], t[1], t[2] = len(self.cnt), len(self.Wty), len(self.J)
+        t[3], t[4], t[5] = len(self.rowidx), self.e, self.n_dim
+        for i, a in enumerate(self._keep):
+            t[6 + i] = a.ctypes.data
+        return t
+
+    def nutpie_model(self, coords: dict[str, Any], dims: dict[str, tuple[str, ...]]):
+        """The kernel's C entry points as a nutpie model."""
+        from hierarch.bayes import _kernel_numba
+
+        names, shapes = self._expanded()
+        dims = {k: tuple(v) for k, v in dims.items() if k in names}
+        used = {d for v in dims.values() for d in v}
+        coords = {k: [str(c) for c in v] for k, v in coords.items() if k in used}
+        return _CModel(
+            self, self.table(), names, shapes, coords, dims,
+            (_kernel_numba.crossed_logp_c, _kernel_numba.crossed_expand_c),
+        )  # fmt: skip
+
+    def draws(self, sds: np.ndarray, sigma: np.ndarray, seed) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed effects (S, p) and group effects (S, q; blocks in formula order) drawn from
+        their exact conditional posterior at each of S draws of the SDs (S, blocks) and
+        sigma (S,): two threads (the numba function holds no GIL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from hierarch.bayes import _kernel_numba
+        from hierarch.core.sparse import one_blas_thread
+
+        S, nR, Je = len(sigma), len(self.Wty), len(self.cnt)
+        x = np.column_stack([np.log(sds), np.log(sigma)])
+        rng = np.random.default_rng(seed)
+        zR, ze = rng.standard_normal((S, nR)), rng.standard_normal((S, Je))
+        uR, ue = np.empty((S, nR)), np.empty((S, Je))
+        data = self._data()
+
+        def run(rows):
+            for t in rows:
+                _kernel_numba.crossed_draw(x[t], zR[t], ze[t], uR[t], ue[t], *data)
+
+        with one_blas_thread(), ThreadPoolExecutor(2) as pool:
+            list(pool.map(run, np.array_split(np.arange(S), 2)))
+        q = int(self.J.sum())
+        b = np.empty((S, q))
+        sel = self.r_index >= 0
+        b[:, self.r_index[sel]] = uR[:, sel]
+        b[:, self.e_offset : self.e_offset + Je] = ue
+        return uR[:, : self.p].copy(), b
+
+
+def crossed_kernel(spec, pm_model) -> CrossedKernel | None:
+    """The kernel of a Gaussian model with several grouping factors, random intercepts only,
+    Normal priors on the fixed effects and SD / sigma priors the kernels know, whose Schur
+    complement has at most ``MAX_CROSSED_DENSE`` unknowns; else None."""
+    from scipy import sparse
+
+    pf = spec.engine_parsed
+    if spec._single_factor or spec.known_se is not None or not _c_interface():
+        return None
+    if spec.family != "gaussian" or spec.link != "identity":
+        return None
+    if any(tuple(b.columns) != ("Intercept",) for b in pf.blocks):
+        return None
+    pri = spec.priors
+    for name in pf.x_names:
+        prior = pri[name]
+        if prior.dist != "Normal" or set(prior.params) != {"mu", "sigma"}:
+            return None
+    sds = [_prior_code(pri[f"sd_{b}"]) for b in spec.block_names]
+    sig = _prior_code(pri["sigma"])
+    if sig is None or any(sd is None for sd in sds):
+        return None
+    expected = ["beta", *[f"sd_{b}_log__" for b in spec.block_names], "sigma_log__"]
+    if [v.name for v in pm_model.value_vars] != expected:
+        return None
+    J = np.array([b.n_levels for b in pf.blocks], dtype=np.int64)
+    e = int(np.argmax(J))
+    p = len(pf.x_names)
+    if p + int(J.sum() - J[e]) > MAX_CROSSED_DENSE:
+        return None
+    st = spec._global_stats(dense=False)
+    off = np.concatenate([[0], np.cumsum(J)])
+    e_idx = np.arange(off[e], off[e + 1])
+    r_idx = np.concatenate([np.arange(off[k], off[k + 1]) for k in range(len(J)) if k != e])
+    ZtZ = sparse.csc_matrix(st["ZtZ"])
+    Zee = ZtZ[e_idx][:, e_idx]
+    cnt = np.asarray(Zee.diagonal(), dtype=float)
+    if abs(Zee - sparse.diags(cnt)).sum() != 0 or np.any(cnt <= 0):
+        return None  # not one level per row
+    ZtX = np.asarray(st["ZtX"], dtype=float)
+    nR = p + len(r_idx)
+    WtW = np.zeros((nR, nR))
+    WtW[:p, :p] = st["XtX"]
+    WtW[p:, :p] = ZtX[r_idx]
+    WtW[:p, p:] = ZtX[r_idx].T
+    WtW[p:, p:] = ZtZ[r_idx][:, r_idx].toarray()
+    Wty = np.concatenate([np.asarray(st["Xty"], dtype=float), np.asarray(st["Zty"])[r_idx]])
+    C = sparse.vstack([sparse.csr_matrix(ZtX[e_idx].T), ZtZ[r_idx][:, e_idx]]).tocsc()
+    C.eliminate_zeros()
+    C.sort_indices()
+    rblk = np.concatenate(
+        [np.full(p, -1)] + [np.full(J[k], k) for k in range(len(J)) if k != e]
+    ).astype(np.int64)
+    beta_mu = np.array([float(pri[n].params["mu"]) for n in pf.x_names])
+    beta_sd = np.array([float(pri[n].params["sigma"]) for n in pf.x_names])
+    pprec = np.zeros(nR)
+    pmean = np.zeros(nR)
+    pprec[:p], pmean[:p] = 1.0 / beta_sd**2, beta_mu
+    return CrossedKernel(
+        names=list(spec.block_names),
+        e=e,
+        J=J,
+        cnt=cnt,
+        zey=np.asarray(st["Zty"], dtype=float)[e_idx],
+        colptr=C.indptr.astype(np.int64),
+        rowidx=C.indices.astype(np.int64),
+        cval=C.data.astype(float),
+        WtW=WtW,
+        Wty=Wty,
+        rblk=rblk,
+        pprec=pprec,
+        pmean=pmean,
+        n_total=float(st["n"]),
+        yty=float(st["yty"]),
+        sd_kind=np.array([sd[0] for sd in sds], dtype=np.int64),
+        sd_a=np.array([sd[1] for sd in sds]),
+        sd_b=np.array([sd[2] for sd in sds]),
+        sigma_prior=sig,
+        init=np.array([*[_support_log(sd) for sd in sds], _support_log(sig)]),
+        p=p,
+        r_index=np.concatenate([np.full(p, -1), r_idx]).astype(np.int64),
+        e_offset=int(off[e]),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import numbers
@@ -222,15 +223,20 @@ def _sample_nutpie_cached(model, settings: SamplerSettings, progressbar: bool, k
         _COMPILED[key] = compiled
     else:
         compiled = compiled.with_data(**{d.name: d.get_value() for d in model.data_vars})
-    idata = nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        target_accept=settings.target_accept,
-        seed=_get_seeds_per_chain(settings.random_seed, 1)[0],
-        progress_bar=progressbar,
-    )
+    # the kernels' LAPACK calls run in nutpie's chain threads: one BLAS thread each (OpenBLAS
+    # threads of two chains on two cores fight; measured on InstEval: several times slower)
+    from hierarch.core.sparse import one_blas_thread
+
+    with one_blas_thread() if kernel is not None else contextlib.nullcontext():
+        idata = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            target_accept=settings.target_accept,
+            seed=_get_seeds_per_chain(settings.random_seed, 1)[0],
+            progress_bar=progressbar,
+        )
     # the compiled model carries the coordinates of the fit it was made for: relabel
     post = idata.posterior
     idata.posterior = post.assign_coords(
@@ -273,7 +279,8 @@ def sample(
     backend = resolve_sampler(settings.sampler)
     if progressbar is None:
         progressbar = _interactive()
-    if backend == "nutpie" and cache_key is not None:
+    kernel = getattr(model, "_hierarch_kernel", None)
+    if backend == "nutpie" and (cache_key is not None or kernel is not None):
         idata = _sample_nutpie_cached(model, settings, progressbar, (cache_key, backend))
     else:
         with model:

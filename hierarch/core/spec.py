@@ -417,8 +417,9 @@ class ModelSpec:
 
     def _global_stats(self, dense: bool = True) -> dict[str, np.ndarray]:
         """Cross-products of the whole data for several grouping factors (computed once):
-        ``Z`` is n x q, levels-major within each block, blocks in formula order."""
-        pf = self.parsed
+        ``Z`` is n x q, levels-major within each block, blocks in formula order; with prior
+        weights, of the rows scaled by ``sqrt(w)`` (:attr:`engine_parsed`)."""
+        pf = self.engine_parsed
         n = pf.n
         mats = []
         for b in pf.blocks:
@@ -454,8 +455,9 @@ class ModelSpec:
         return [np.concatenate(v) for v in (rows, cols, blk, ii, jj)]
 
     def _group_stats(self) -> dict[str, np.ndarray]:
-        """Per-group sufficient statistics of the marginal likelihood (computed once)."""
-        pf = self.parsed
+        """Per-group sufficient statistics of the marginal likelihood (computed once); with
+        prior weights, of the rows scaled by ``sqrt(w)`` (:attr:`engine_parsed`)."""
+        pf = self.engine_parsed
         codes = pf.blocks[0].codes
         J = pf.blocks[0].n_levels
         Z = np.hstack([b.Z for b in pf.blocks])

@@ -201,7 +201,9 @@ class Model(ModelSpec):
             warnings.filterwarnings("ignore", "Numba will use object mode", UserWarning)
             idata, backend = self._sample(pm_model, settings, progressbar, marginalize, sparse_op)
         if marginalize:
-            add_group_effects(self, idata, random_seed)
+            add_group_effects(
+                self, idata, random_seed, kernel=getattr(pm_model, "_hierarch_kernel", None)
+            )
         store_data(idata, self.data, self.columns_used)
         spec = {
             "model": "mixed",

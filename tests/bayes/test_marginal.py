@@ -219,17 +219,22 @@ def test_single_factor_marginal_density_equals_the_dense_gaussian(formula, as_da
 
 
 @pytest.mark.filterwarnings("ignore::hierarch.ConvergenceWarning")  # a short run
-def test_large_crossed_models_are_marginalized_through_the_sparse_op(seed, monkeypatch):
-    """Above MAX_MARGINAL_Q group effects the sparse (CHOLMOD) Op integrates them out; the
+@pytest.mark.parametrize("kernels", ["1", "0"])
+def test_large_crossed_models_are_marginalized_through_the_sparse_op(seed, monkeypatch, kernels):
+    """Above MAX_MARGINAL_Q group effects the sparse (CHOLMOD) Op integrates them out, or for
+    random intercepts the crossed kernel (fixed effects integrated out too, then drawn); the
     fit is not cached by structure (the Op holds the data's statistics)."""
     monkeypatch.setattr(hierarch.Model, "MAX_MARGINAL_Q", 20)
+    monkeypatch.setenv("HIERARCH_KERNELS", kernels)
     m = hierarch.model(
         "diameter ~ 1 + (1 | plate) + (1 | sample)", hierarch.load_dataset("penicillin")
     )
     assert m.can_marginalize and m._sparse_marginal
     fit = m.fit(random_seed=seed, progressbar=False, draws=100, tune=100, chains=2)
     assert fit.spec["marginalized"] is True and not fit.spec["notes"]
+    assert fit.spec["log_density"] == ("hierarch kernel" if kernels == "1" else "PyMC graph")
     assert fit.idata.posterior["b_plate"].shape[2:] == (24, 1)
+    assert fit.idata.posterior["beta"].shape == (2, 100, 1)
 
 
 @pytest.mark.parametrize("K", [1, 2])
@@ -263,3 +268,35 @@ def test_closed_form_conditional_draws_match_the_matrix_formula(rng, K):
     )
     cov = (sigma**2)[:, None, None, None] * (L[:, None] @ Ainv @ np.swapaxes(L, 1, 2)[:, None])
     np.testing.assert_allclose(cols @ np.swapaxes(cols, -1, -2), cov, atol=1e-10)
+
+
+@pytest.mark.parametrize("formula", ["y ~ x + (1 | g)", "y ~ x + (1 | g) + (1 | h)"])
+def test_weighted_marginal_density_equals_the_dense_gaussian(formula):
+    """Prior weights (row i's residual variance sigma^2 / w_i) in the marginal model, one
+    factor and several: the graph's log-likelihood equals the dense multivariate normal
+    minus sum(log w) / 2 (the scaled-rows model's constant) to 1e-10 relative.  (The
+    statistics were once taken of the unscaled rows: the weights were ignored.)"""
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    n = 60
+    g, h, x = rng.integers(0, 6, n), rng.integers(0, 4, n), rng.normal(size=n)
+    w = rng.uniform(0.5, 2.0, n)
+    y = 1 + x + rng.normal(0, 1, 6)[g] + rng.normal(0, 1, n) / np.sqrt(w)
+    df = pd.DataFrame({"g": g.astype(str), "h": h.astype(str), "x": x, "y": y, "w": w})
+    m = hierarch.model(formula, df, weights="w")
+    pmm = m.build_marginal()
+    names = ["beta", "sigma"] + [f"sd_{b}" for b in m.block_names]
+    fn = pmm.compile_fn(
+        [pmm[v] for v in names] + pmm.potentials,
+        inputs=pmm.value_vars,
+        on_unused_input="ignore",
+        mode="FAST_COMPILE",
+    )
+    point = {k: v + 0.1 for k, v in pmm.initial_point().items()}
+    beta, sigma, *sds, value = fn(point)
+    V = sigma**2 * np.diag(1 / w)
+    for b, sd in zip(m.parsed.blocks, sds, strict=True):
+        V += (b.codes[:, None] == b.codes[None, :]) * sd[0] ** 2
+    want = stats.multivariate_normal(m.parsed.X @ beta, V).logpdf(m.parsed.y)
+    assert float(value) == pytest.approx(want - 0.5 * np.sum(np.log(w)), rel=1e-10)
