@@ -714,6 +714,16 @@ def _crossed_guarded(x, out, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, ppr
         return -np.inf
 
 
+@numba.njit(cache=True)
+def _crossed_affine(user_data, n_dim):
+    """The sampler's coordinates ``x`` map to the log SDs and log sigma as
+    ``theta = shift + C x`` (:meth:`hierarch.bayes.kernels.CrossedKernel.precondition`)."""
+    t = numba.carray(user_data, (24,), np.uint64)
+    shift = numba.carray(_as_pointer(t[22]), (n_dim,), np.float64)
+    C = numba.carray(_as_pointer(t[23]), (n_dim, n_dim), np.float64)
+    return shift, C
+
+
 @numba.cfunc(LOGP_SIG, cache=True, nogil=True)
 def crossed_logp_c(dim, x_, out_, logp_, user_data):
     (cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e, lapack, J, n_total, yty,
@@ -722,9 +732,13 @@ def crossed_logp_c(dim, x_, out_, logp_, user_data):
         return -1
     x = numba.carray(x_, (n_dim,))
     out = numba.carray(out_, (n_dim,))
-    val = _crossed_guarded(x, out, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec,
+    shift, C = _crossed_affine(user_data, n_dim)
+    theta = shift + np.dot(C, x)
+    g = np.empty(n_dim)
+    val = _crossed_guarded(theta, g, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec,
                            pmean, e, lapack, J, n_total, yty, sd_kind, sd_a, sd_b, sig_kind, sig_a,
                            sig_b)  # fmt: skip
+    out[:] = np.dot(C.T, g)  # x = C^-1 (theta - shift): an affine map, constant Jacobian
     logp_[0] = val
     if not np.isfinite(val):
         return 4
@@ -738,10 +752,12 @@ def crossed_logp_c(dim, x_, out_, logp_, user_data):
 def crossed_expand_c(dim, n_expanded, x_, out_, user_data):
     """The stored variables: each block's SD, then sigma."""
     n_dim = int(numba.carray(user_data, (24,), np.uint64)[5])
-    if dim != n_dim or n_expanded != n_dim:
+    if dim != n_dim or n_expanded != n_dim:  # each block's SD, then sigma
         return -1
     x = numba.carray(x_, (n_dim,))
     out = numba.carray(out_, (n_dim,))
+    shift, C = _crossed_affine(user_data, n_dim)
+    theta = shift + np.dot(C, x)
     for k in range(n_dim):
-        out[k] = np.exp(x[k])
+        out[k] = np.exp(theta[k])
     return 0

@@ -148,3 +148,45 @@ def test_fit_equals_the_dense_marginal_fit(monkeypatch):
         _agree(fit, dense, var)
     _agree(fit, dense, "b_a", frac_ok=0.95)
     _agree(fit, dense, "b_b", frac_ok=11 / 12)
+
+
+def test_the_c_entry_points_use_the_laplace_coordinates(crossed):
+    """nutpie samples x with theta = mode + C x (C C' the inverse negative Hessian): the C
+    entry point's value is the density at theta (1e-12), its gradient C' times the theta
+    gradient; at x = 0 the gradient vanishes (the mode, to 1e-3 of a unit-scale gradient) and
+    the Hessian in x is -I (central differences, 1e-3)."""
+    import ctypes
+
+    from hierarch.bayes import _kernel_numba
+
+    m, k = crossed
+    k.precondition()
+    table = k.table()
+    n = k.n_dim
+    dp = ctypes.POINTER(ctypes.c_double)
+
+    def c_logp(x):
+        x = np.ascontiguousarray(x, dtype=float)
+        out, lp = np.empty(n), np.empty(1)
+        rc = _kernel_numba.crossed_logp_c.ctypes(
+            n, x.ctypes.data_as(dp), out.ctypes.data_as(dp), lp.ctypes.data_as(dp),
+            table.ctypes.data,
+        )  # fmt: skip
+        assert rc == 0
+        return lp[0], out
+
+    x = np.random.default_rng(5).normal(size=n)
+    value, grad = c_logp(x)
+    ref, gref = k.logp(k.shift + k.C @ x)
+    assert value == pytest.approx(ref, rel=1e-12)
+    np.testing.assert_allclose(grad, k.C.T @ gref, rtol=1e-10, atol=1e-10)
+    assert np.max(np.abs(c_logp(np.zeros(n))[1])) <= 1e-3
+    h = 1e-4
+    hess = np.array([(c_logp(h * e)[1] - c_logp(-h * e)[1]) / (2 * h) for e in np.eye(n)])
+    np.testing.assert_allclose(hess, -np.eye(n), atol=1e-3)
+    sds = np.empty(n)
+    rc = _kernel_numba.crossed_expand_c.ctypes(
+        n, n, x.ctypes.data_as(dp), sds.ctypes.data_as(dp), table.ctypes.data
+    )
+    assert rc == 0
+    np.testing.assert_allclose(sds, np.exp(k.shift + k.C @ x), rtol=1e-12)
