@@ -67,7 +67,7 @@ import arviz as az
 import hierarch
 from hierarch.bayes.sparse_marginal import sparse_core
 from hierarch.core.sparse import one_blas_thread
-TUNE, DRAWS, CHAINS, TARGET = 250, 400, 2, 0.8
+TUNE, DRAWS, CHAINS, TARGET = 150, 500, 2, 0.8
 d = pd.read_csv(sys.argv[1])
 for c in ["s", "d", "dept", "service"]:
     d[c] = d[c].astype(str)

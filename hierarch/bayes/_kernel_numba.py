@@ -469,9 +469,15 @@ _CHUNK = 128
 
 
 @numba.njit(cache=True, nogil=True)
-def _crossed_system(x, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e):
+def _crossed_system(x, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e,
+                    pcnt, pstart, pidx, pval):  # fmt: skip
     """``S`` (its upper triangle), ``g`` (the Schur system of ``mu_R``), ``h_e`` (diagonal
-    of ``H_ee``), ``s`` and the SDs at ``x`` (log SDs of the blocks, then log sigma)."""
+    of ``H_ee``), ``s`` and the SDs at ``x`` (log SDs of the blocks, then log sigma).
+
+    ``S -= sum_i w_i c_i c_i'`` with ``w_i = 1 / (s^2 h_i)``: ``h_i`` depends on level i only
+    through its count, so the products ``c_i c_i'`` are summed once per count (``pval`` at
+    flat positions ``pidx`` of the upper triangle, count class ``k`` from ``pstart[k]``, of
+    count ``pcnt[k]``): at InstEval size 1.1 million terms instead of 2.0 million."""
     B = x.shape[0] - 1
     s = np.exp(2.0 * x[B])
     tau = np.exp(x[:B])
@@ -486,25 +492,15 @@ def _crossed_system(x, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pm
             S[a, a] += 1.0 / tau[rblk[a]] ** 2
     he = cnt / s + 1.0 / tau[e] ** 2
     Je = cnt.shape[0]
-    w = np.empty(Je)
     for i in range(Je):
-        w[i] = 1.0 / (s * s * he[i])
+        wi = 1.0 / (s * s * he[i])
         for t1 in range(colptr[i], colptr[i + 1]):
-            g[rowidx[t1]] -= cval[t1] * w[i] * zey[i]
-    # S -= sum_i w_i c_i c_i' (upper triangle), by chunks of columns of S that stay in cache;
-    # ptr[i]: the first entry of level i at or after the chunk (rows sorted)
-    ptr = colptr[:-1].copy()
-    for r0 in range(0, nR, _CHUNK):
-        r1 = min(r0 + _CHUNK, nR)
-        for i in range(Je):
-            t2 = ptr[i]
-            end = colptr[i + 1]
-            while t2 < end and rowidx[t2] < r1:
-                col, c2 = rowidx[t2], cval[t2] * w[i]
-                for t1 in range(colptr[i], t2 + 1):
-                    S[rowidx[t1], col] -= cval[t1] * c2
-                t2 += 1
-            ptr[i] = t2
+            g[rowidx[t1]] -= cval[t1] * wi * zey[i]
+    flat = S.ravel()
+    for k in range(pcnt.shape[0]):
+        wk = 1.0 / (s * s * (pcnt[k] / s + 1.0 / tau[e] ** 2))
+        for t in range(pstart[k], pstart[k + 1]):
+            flat[pidx[t]] -= wk * pval[t]
     return S, g, he, s, tau
 
 
@@ -536,8 +532,8 @@ def _backward(F, w):
 
 @numba.njit(cache=True, nogil=True)
 def crossed_logp(x, grad, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e,
-                 lapack, J, n_total, yty, sd_kind, sd_a, sd_b, sig_kind, sig_a,
-                 sig_b):  # fmt: skip
+                 lapack, pcnt, pstart, pidx, pval, J, n_total, yty, sd_kind, sd_a, sd_b,
+                 sig_kind, sig_a, sig_b):  # fmt: skip
     """Log posterior density of the variance parameters (up to a constant) with every
     group effect and the fixed effects integrated out; its gradient into ``grad``.
 
@@ -550,7 +546,7 @@ def crossed_logp(x, grad, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec,
     nR = Wty.shape[0]
     Je = cnt.shape[0]
     S, g, he, s, tau = _crossed_system(x, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk,
-                                       pprec, pmean, e)  # fmt: skip
+                                       pprec, pmean, e, pcnt, pstart, pidx, pval)  # fmt: skip
     if _chol_lower_inplace(S, lapack) != 0:
         return -np.inf
     logdet = 0.0
@@ -653,13 +649,13 @@ def crossed_logp(x, grad, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec,
 
 @numba.njit(cache=True, nogil=True)
 def crossed_draw(x, zR, ze, out_R, out_e, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk,
-                 pprec, pmean, e, lapack):  # fmt: skip
+                 pprec, pmean, e, lapack, pcnt, pstart, pidx, pval):  # fmt: skip
     """One draw of ``u = (beta, b)`` from its exact conditional posterior given the variance
     parameters ``x``: ``u_R = mu_R + L'^-1 zR`` (``S = L L'``), then each level of factor e
     given ``u_R``: ``N((z_e'y / s - H_eR u_R / s... ) / h_e, 1 / h_e)``; standard normal
     ``zR``, ``ze``."""
     S, g, he, s, tau = _crossed_system(x, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk,
-                                       pprec, pmean, e)  # fmt: skip
+                                       pprec, pmean, e, pcnt, pstart, pidx, pval)  # fmt: skip
     if _chol_lower_inplace(S, lapack) != 0:
         out_R[:] = np.nan
         out_e[:] = np.nan
@@ -678,8 +674,9 @@ def crossed_draw(x, zR, ze, out_R, out_e, cnt, zey, colptr, rowidx, cval, WtW, W
 
 @numba.njit(cache=True)
 def _crossed_unpack(user_data):
-    t = numba.carray(user_data, (24,), np.uint64)
+    t = numba.carray(user_data, (32,), np.uint64)
     Je, nR, B, nnz, e, n_dim = int(t[0]), int(t[1]), int(t[2]), int(t[3]), int(t[4]), int(t[5])
+    K, npairs = int(t[28]), int(t[29])
     cnt = numba.carray(_as_pointer(t[6]), (Je,), np.float64)
     zey = numba.carray(_as_pointer(t[7]), (Je,), np.float64)
     colptr = numba.carray(_as_pointer(t[8]), (Je + 1,), np.int64)
@@ -696,20 +693,25 @@ def _crossed_unpack(user_data):
     sd_a = numba.carray(_as_pointer(t[19]), (B,), np.float64)
     sd_b = numba.carray(_as_pointer(t[20]), (B,), np.float64)
     lapack = numba.carray(_as_pointer(t[21]), (2,), np.uint64)
-    return (cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e, lapack, J, reals[0],
-            reals[1], sd_kind, sd_a, sd_b, int(reals[2]), reals[3], reals[4], n_dim)  # fmt: skip
+    pcnt = numba.carray(_as_pointer(t[24]), (K,), np.float64)
+    pstart = numba.carray(_as_pointer(t[25]), (K + 1,), np.int64)
+    pidx = numba.carray(_as_pointer(t[26]), (npairs,), np.int64)
+    pval = numba.carray(_as_pointer(t[27]), (npairs,), np.float64)
+    return (cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e, lapack, pcnt,
+            pstart, pidx, pval, J, reals[0], reals[1], sd_kind, sd_a, sd_b, int(reals[2]),
+            reals[3], reals[4], n_dim)  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True)
 def _crossed_guarded(x, out, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e,
-                     lapack, J, n_total, yty, sd_kind, sd_a, sd_b, sig_kind, sig_a,
-                     sig_b):  # fmt: skip
+                     lapack, pcnt, pstart, pidx, pval, J, n_total, yty, sd_kind, sd_a, sd_b,
+                     sig_kind, sig_a, sig_b):  # fmt: skip
     """``crossed_logp``, with a failed factorisation (a numerically indefinite ``S`` at an
     extreme point) reported as a non-finite value instead of an exception."""
     try:
         return crossed_logp(x, out, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec,
-                            pmean, e, lapack, J, n_total, yty, sd_kind, sd_a, sd_b, sig_kind, sig_a,
-                            sig_b)  # fmt: skip
+                            pmean, e, lapack, pcnt, pstart, pidx, pval, J, n_total, yty,
+                            sd_kind, sd_a, sd_b, sig_kind, sig_a, sig_b)  # fmt: skip
     except Exception:  # noqa: BLE001 -- no exceptions cross a C entry point
         return -np.inf
 
@@ -718,7 +720,7 @@ def _crossed_guarded(x, out, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, ppr
 def _crossed_affine(user_data, n_dim):
     """The sampler's coordinates ``x`` map to the log SDs and log sigma as
     ``theta = shift + C x`` (:meth:`hierarch.bayes.kernels.CrossedKernel.precondition`)."""
-    t = numba.carray(user_data, (24,), np.uint64)
+    t = numba.carray(user_data, (32,), np.uint64)
     shift = numba.carray(_as_pointer(t[22]), (n_dim,), np.float64)
     C = numba.carray(_as_pointer(t[23]), (n_dim, n_dim), np.float64)
     return shift, C
@@ -726,8 +728,9 @@ def _crossed_affine(user_data, n_dim):
 
 @numba.cfunc(LOGP_SIG, cache=True, nogil=True)
 def crossed_logp_c(dim, x_, out_, logp_, user_data):
-    (cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e, lapack, J, n_total, yty,
-     sd_kind, sd_a, sd_b, sig_kind, sig_a, sig_b, n_dim) = _crossed_unpack(user_data)  # fmt: skip
+    (cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec, pmean, e, lapack, pcnt, pstart, pidx,
+     pval, J, n_total, yty, sd_kind, sd_a, sd_b, sig_kind, sig_a, sig_b,
+     n_dim) = _crossed_unpack(user_data)  # fmt: skip
     if dim != n_dim:
         return -1
     x = numba.carray(x_, (n_dim,))
@@ -736,8 +739,8 @@ def crossed_logp_c(dim, x_, out_, logp_, user_data):
     theta = shift + np.dot(C, x)
     g = np.empty(n_dim)
     val = _crossed_guarded(theta, g, cnt, zey, colptr, rowidx, cval, WtW, Wty, rblk, pprec,
-                           pmean, e, lapack, J, n_total, yty, sd_kind, sd_a, sd_b, sig_kind, sig_a,
-                           sig_b)  # fmt: skip
+                           pmean, e, lapack, pcnt, pstart, pidx, pval, J, n_total, yty, sd_kind,
+                           sd_a, sd_b, sig_kind, sig_a, sig_b)  # fmt: skip
     out[:] = np.dot(C.T, g)  # x = C^-1 (theta - shift): an affine map, constant Jacobian
     logp_[0] = val
     if not np.isfinite(val):
@@ -751,7 +754,7 @@ def crossed_logp_c(dim, x_, out_, logp_, user_data):
 @numba.cfunc(EXPAND_SIG, cache=True, nogil=True)
 def crossed_expand_c(dim, n_expanded, x_, out_, user_data):
     """The stored variables: each block's SD, then sigma."""
-    n_dim = int(numba.carray(user_data, (24,), np.uint64)[5])
+    n_dim = int(numba.carray(user_data, (32,), np.uint64)[5])
     if dim != n_dim or n_expanded != n_dim:  # each block's SD, then sigma
         return -1
     x = numba.carray(x_, (n_dim,))

@@ -604,8 +604,36 @@ class CrossedKernel:
     def _data(self):
         return (
             self.cnt, self.zey, self.colptr, self.rowidx, self.cval, self.WtW, self.Wty,
-            self.rblk, self.pprec, self.pmean, self.e, self._lapack(),
+            self.rblk, self.pprec, self.pmean, self.e, self._lapack(), *self._pairs(),
         )  # fmt: skip
+
+    def _pairs(self):
+        """The products ``c_i c_i'`` of the levels of factor e summed per count (see
+        ``_kernel_numba._crossed_system``): counts, class starts, flat upper-triangle
+        positions and values, computed once."""
+        if getattr(self, "_pairs_cache", None) is None:
+            nR = len(self.Wty)
+            keys, vals, cls = [], [], []
+            counts, inverse = np.unique(self.cnt, return_inverse=True)
+            for i in range(len(self.cnt)):
+                lo, hi = self.colptr[i], self.colptr[i + 1]
+                r, c = self.rowidx[lo:hi], self.cval[lo:hi]
+                a, b = np.triu_indices(hi - lo)
+                keys.append(r[a] * nR + r[b])
+                vals.append(c[a] * c[b])
+                cls.append(np.full(len(a), inverse[i]))
+            key = np.concatenate(cls).astype(np.int64) * (nR * nR) + np.concatenate(keys)
+            uniq, where = np.unique(key, return_inverse=True)
+            pval = np.bincount(where, weights=np.concatenate(vals), minlength=len(uniq))
+            pcls, pidx = np.divmod(uniq, nR * nR)
+            pstart = np.searchsorted(pcls, np.arange(len(counts) + 1)).astype(np.int64)
+            self._pairs_cache = (
+                counts.astype(float),
+                pstart,
+                pidx.astype(np.int64),
+                pval.astype(float),
+            )
+        return self._pairs_cache
 
     def _lapack(self) -> np.ndarray:
         """The addresses of LAPACK's routines in this process (not pickled, not cached)."""
@@ -689,13 +717,15 @@ class CrossedKernel:
                 (self.pmean, np.float64), (self.J, np.int64), (reals, np.float64),
                 (self.sd_kind, np.int64), (self.sd_a, np.float64), (self.sd_b, np.float64),
                 (self._lapack(), np.uint64), (self.shift, np.float64), (self.C, np.float64),
+                *zip(self._pairs(), (np.float64, np.int64, np.int64, np.float64), strict=True),
             )
         ]  # fmt: skip
-        t = np.zeros(24, dtype=np.uint64)
+        t = np.zeros(32, dtype=np.uint64)
         t[0], t[1], t[2] = len(self.cnt), len(self.Wty), len(self.J)
         t[3], t[4], t[5] = len(self.rowidx), self.e, self.n_dim
         for i, a in enumerate(self._keep):
             t[6 + i] = a.ctypes.data
+        t[28], t[29] = len(self._keep[18]), len(self._keep[20])  # count classes, pairs
         return t
 
     def nutpie_model(self, coords: dict[str, Any], dims: dict[str, tuple[str, ...]]):
