@@ -245,10 +245,8 @@ def glmm_kernel(spec, parameterization: dict[str, str], pm_model) -> GLMMKernel 
     if any(tuple(b.columns) != ("Intercept",) for b in pf.blocks):
         return None
     pri = spec.priors
-    for name in pf.x_names:
-        prior = pri[name]
-        if prior.dist != "Normal" or set(prior.params) != {"mu", "sigma"}:
-            return None
+    if not _normal_fixed_priors(spec):
+        return None
     sd_kind, sd_a, sd_b, sd_init = [], [], [], []
     for bname in spec.block_names:
         sd = _prior_code(pri[f"sd_{bname}"])
@@ -302,6 +300,16 @@ def glmm_kernel(spec, parameterization: dict[str, str], pm_model) -> GLMMKernel 
         family=code,
         sd_init=np.array(sd_init),
     )
+
+
+def _c_model(kernel, coords, dims, logp_c, expand_c) -> _CModel:
+    """``kernel``'s C entry points as a nutpie model, with the model's coordinates and dims of
+    the variables it stores (as text: the sampler relabels them with the real values)."""
+    names, shapes = kernel._expanded()
+    dims = {k: tuple(v) for k, v in dims.items() if k in names}
+    used = {d for v in dims.values() for d in v}
+    coords = {k: [str(c) for c in v] for k, v in coords.items() if k in used}
+    return _CModel(kernel, kernel.table(), names, shapes, coords, dims, (logp_c, expand_c))
 
 
 class _CModel:
@@ -456,14 +464,7 @@ class LMMKernel:
         """The kernel's C entry points as a nutpie model."""
         from hierarch.bayes import _kernel_numba
 
-        names, shapes = self._expanded()
-        dims = {k: tuple(v) for k, v in dims.items() if k in names}
-        used = {d for v in dims.values() for d in v}
-        coords = {k: [str(c) for c in v] for k, v in coords.items() if k in used}
-        return _CModel(
-            self, self.table(), names, shapes, coords, dims,
-            (_kernel_numba.lmm_logp_c, _kernel_numba.lmm_expand_c),
-        )  # fmt: skip
+        return _c_model(self, coords, dims, _kernel_numba.lmm_logp_c, _kernel_numba.lmm_expand_c)
 
 
 def lmm_kernel(spec, pm_model) -> LMMKernel | None:
@@ -476,10 +477,8 @@ def lmm_kernel(spec, pm_model) -> LMMKernel | None:
     if spec._sparse_marginal or spec.known_se is not None or not _c_interface():
         return None
     pri = spec.priors
-    for name in pf.x_names:
-        prior = pri[name]
-        if prior.dist != "Normal" or set(prior.params) != {"mu", "sigma"}:
-            return None
+    if not _normal_fixed_priors(spec):
+        return None
     (bname,) = spec.block_names
     K = pf.blocks[0].k
     sd_prior = pri[f"sd_{bname}"]
@@ -531,6 +530,15 @@ def _c_interface() -> bool:
     except ImportError:
         return False
     return all(hasattr(_lib, n) for n in ("LogpFunc", "ExpandFunc", "PyMcModel", "PySampler"))
+
+
+def _normal_fixed_priors(spec) -> bool:
+    """Whether every fixed effect has a Normal(mu, sigma) prior (what the kernels know)."""
+    for name in spec.engine_parsed.x_names:
+        prior = spec.priors[name]
+        if prior.dist != "Normal" or set(prior.params) != {"mu", "sigma"}:
+            return False
+    return True
 
 
 def _prior_code(prior) -> tuple[int, float, float] | None:
@@ -735,14 +743,9 @@ class CrossedKernel:
 
         if self.shift is None:
             self.precondition()
-        names, shapes = self._expanded()
-        dims = {k: tuple(v) for k, v in dims.items() if k in names}
-        used = {d for v in dims.values() for d in v}
-        coords = {k: [str(c) for c in v] for k, v in coords.items() if k in used}
-        return _CModel(
-            self, self.table(), names, shapes, coords, dims,
-            (_kernel_numba.crossed_logp_c, _kernel_numba.crossed_expand_c),
-        )  # fmt: skip
+        return _c_model(
+            self, coords, dims, _kernel_numba.crossed_logp_c, _kernel_numba.crossed_expand_c
+        )
 
     def draws(self, sds: np.ndarray, sigma: np.ndarray, seed) -> tuple[np.ndarray, np.ndarray]:
         """Fixed effects (S, p) and group effects (S, q; blocks in formula order) drawn from
@@ -788,10 +791,8 @@ def crossed_kernel(spec, pm_model) -> CrossedKernel | None:
     if any(tuple(b.columns) != ("Intercept",) for b in pf.blocks):
         return None
     pri = spec.priors
-    for name in pf.x_names:
-        prior = pri[name]
-        if prior.dist != "Normal" or set(prior.params) != {"mu", "sigma"}:
-            return None
+    if not _normal_fixed_priors(spec):
+        return None
     sds = [_prior_code(pri[f"sd_{b}"]) for b in spec.block_names]
     sig = _prior_code(pri["sigma"])
     if sig is None or any(sd is None for sd in sds):
