@@ -575,7 +575,7 @@ class CrossedKernel:
     The factor with most levels (``e``) is eliminated first (its block of the precision
     matrix is diagonal), the rest (fixed effects, other factors) forms a dense Schur
     complement of ``n_R`` unknowns: one dense Cholesky factor per gradient
-    (``_kernel_numba.crossed_logp``).  The fixed effects and group effects are then drawn
+    (``_kernel_crossed.crossed_logp``).  The fixed effects and group effects are then drawn
     from their exact joint conditional posterior (:meth:`draws`)."""
 
     names: list[str]  # block names, formula order
@@ -617,7 +617,7 @@ class CrossedKernel:
 
     def _pairs(self):
         """The products ``c_i c_i'`` of the levels of factor e summed per count (see
-        ``_kernel_numba._crossed_system``): counts, class starts, flat upper-triangle
+        ``_kernel_crossed._crossed_system``): counts, class starts, flat upper-triangle
         positions and values, computed once."""
         if getattr(self, "_pairs_cache", None) is None:
             nR = len(self.Wty)
@@ -646,7 +646,7 @@ class CrossedKernel:
     def _lapack(self) -> np.ndarray:
         """The addresses of LAPACK's routines in this process (not pickled, not cached)."""
         if getattr(self, "_lapack_addr", None) is None:
-            from hierarch.bayes._kernel_numba import lapack_addresses
+            from hierarch.bayes._kernel_crossed import lapack_addresses
 
             self._lapack_addr = lapack_addresses()
         return self._lapack_addr
@@ -660,10 +660,12 @@ class CrossedKernel:
     def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Log density of the variance parameters (up to a constant) and its gradient at the
         unconstrained point ``x`` (the blocks' log SDs, then log sigma)."""
-        from hierarch.bayes import _kernel_numba
+        from hierarch.bayes import _kernel_crossed
 
         grad = np.empty(self.n_dim)
-        val = _kernel_numba.crossed_logp(np.ascontiguousarray(x, dtype=float), grad, *self._args())
+        val = _kernel_crossed.crossed_logp(
+            np.ascontiguousarray(x, dtype=float), grad, *self._args()
+        )
         return float(val), grad
 
     def _expanded(self) -> tuple[list[str], list[tuple[int, ...]]]:
@@ -739,12 +741,12 @@ class CrossedKernel:
     def nutpie_model(self, coords: dict[str, Any], dims: dict[str, tuple[str, ...]]):
         """The kernel's C entry points as a nutpie model (in the coordinates of
         :meth:`precondition`)."""
-        from hierarch.bayes import _kernel_numba
+        from hierarch.bayes import _kernel_crossed
 
         if self.shift is None:
             self.precondition()
         return _c_model(
-            self, coords, dims, _kernel_numba.crossed_logp_c, _kernel_numba.crossed_expand_c
+            self, coords, dims, _kernel_crossed.crossed_logp_c, _kernel_crossed.crossed_expand_c
         )
 
     def draws(self, sds: np.ndarray, sigma: np.ndarray, seed) -> tuple[np.ndarray, np.ndarray]:
@@ -753,7 +755,7 @@ class CrossedKernel:
         sigma (S,): two threads (the numba function holds no GIL)."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from hierarch.bayes import _kernel_numba
+        from hierarch.bayes import _kernel_crossed
         from hierarch.core.sparse import one_blas_thread
 
         S, nR, Je = len(sigma), len(self.Wty), len(self.cnt)
@@ -765,7 +767,7 @@ class CrossedKernel:
 
         def run(rows):
             for t in rows:
-                _kernel_numba.crossed_draw(x[t], zR[t], ze[t], uR[t], ue[t], *data)
+                _kernel_crossed.crossed_draw(x[t], zR[t], ze[t], uR[t], ue[t], *data)
 
         with one_blas_thread(), ThreadPoolExecutor(2) as pool:
             list(pool.map(run, np.array_split(np.arange(S), 2)))

@@ -157,7 +157,7 @@ def test_the_c_entry_points_use_the_laplace_coordinates(crossed):
     the Hessian in x is -I (central differences, 1e-3)."""
     import ctypes
 
-    from hierarch.bayes import _kernel_numba
+    from hierarch.bayes import _kernel_crossed
 
     m, k = crossed
     k.precondition()
@@ -168,7 +168,7 @@ def test_the_c_entry_points_use_the_laplace_coordinates(crossed):
     def c_logp(x):
         x = np.ascontiguousarray(x, dtype=float)
         out, lp = np.empty(n), np.empty(1)
-        rc = _kernel_numba.crossed_logp_c.ctypes(
+        rc = _kernel_crossed.crossed_logp_c.ctypes(
             n, x.ctypes.data_as(dp), out.ctypes.data_as(dp), lp.ctypes.data_as(dp),
             table.ctypes.data,
         )  # fmt: skip
@@ -185,7 +185,7 @@ def test_the_c_entry_points_use_the_laplace_coordinates(crossed):
     hess = np.array([(c_logp(h * e)[1] - c_logp(-h * e)[1]) / (2 * h) for e in np.eye(n)])
     np.testing.assert_allclose(hess, -np.eye(n), atol=1e-3)
     sds = np.empty(n)
-    rc = _kernel_numba.crossed_expand_c.ctypes(
+    rc = _kernel_crossed.crossed_expand_c.ctypes(
         n, n, x.ctypes.data_as(dp), sds.ctypes.data_as(dp), table.ctypes.data
     )
     assert rc == 0
