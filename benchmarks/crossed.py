@@ -144,6 +144,9 @@ def _run_measured(cmd: list[str]) -> tuple[dict, float]:
 
 
 def main() -> None:
+    out = None
+    if len(sys.argv) > 2 and sys.argv[1] == "--out":  # benchmarks/targets.py
+        out = Path(sys.argv[2])
     if not DATA.exists():
         sys.exit(f"{DATA} is not here (the shared data sit beside the repository)")
     tmp = Path(tempfile.mkdtemp())
@@ -228,6 +231,14 @@ def main() -> None:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "crossed.md").write_text(text)
+        res = {"reml": ours, "reml_peak_gib": our_mem, "bayes": b, "bayes_peak_gib": bayes_mem}
+        if r_ok:
+            res |= {"lme4": lme4, "lme4_peak_gib": lme4_mem, "rel_diff": rel}
+        (out / "crossed.json").write_text(json.dumps(res))
+        return
     with open(HERE / "RESULTS.md", "a") as fh:
         fh.write(text)
 

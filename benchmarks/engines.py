@@ -90,6 +90,13 @@ def run(folder: Path, case: str) -> tuple[dict, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write engines.md and engines.json here "
+        "instead of appending to RESULTS.md (benchmarks/targets.py)",
+    )
     args = ap.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="hierarch50m-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -132,6 +139,13 @@ def main() -> None:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "engines.md").write_text(text)
+        (args.out / "engines.json").write_text(
+            json.dumps({case: {**o, "peak_gib": mem} for case, (o, mem) in res.items()})
+        )
+        return
     with open(HERE / "RESULTS.md", "a") as fh:
         fh.write(text)
 

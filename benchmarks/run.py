@@ -16,6 +16,9 @@ hierarch's ESS/s over the plain model's, measured in the same run.
 
     .venv/bin/python benchmarks/run.py            # all cases; writes benchmarks/RESULTS.md
     .venv/bin/python benchmarks/run.py rats pigs  # a subset (printed, not written)
+    .venv/bin/python benchmarks/run.py --out DIR rats cbpp  # also DIR/run.md and run.json
+
+``--out`` is how ``benchmarks/targets.py`` collects this run beside the others.
 """
 
 from __future__ import annotations
@@ -286,6 +289,9 @@ def main(argv):
     if len(argv) > 2 and argv[1] == "--child":
         _measure(argv[2], argv[3], argv[4])
         return 0
+    out = None
+    if len(argv) > 2 and argv[1] == "--out":
+        out, argv = Path(argv[2]), [argv[0], *argv[3:]]
     cases = argv[1:] or CASES
     rows, firsts, notes = [], {}, []
     for case in cases:
@@ -372,7 +378,13 @@ def main(argv):
         ]
     )
     print(text)
-    if not argv[1:]:
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "run.md").write_text(text.replace("# Benchmark results", "", 1).strip() + "\n")
+        (out / "run.json").write_text(
+            json.dumps({"rows": rows, "firsts": list(firsts.values()), "notes": notes})
+        )
+    elif not argv[1:]:
         (Path(__file__).parent / "RESULTS.md").write_text(text + "\n")
     return 0
 
