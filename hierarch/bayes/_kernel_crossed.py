@@ -8,7 +8,7 @@ import numba
 import numba.extending
 import numpy as np
 
-from hierarch.bayes._kernel_numba import EXPAND_SIG, LOGP_SIG, _as_pointer, sd_prior
+from hierarch.bayes._kernel_common import EXPAND_SIG, LOGP_SIG, _as_pointer, sd_prior
 
 _T = numba.types
 

@@ -68,9 +68,9 @@ def _scalar(value) -> float | None:
 
 def _functions():
     """The numba functions (compiled on first use, from the on-disk cache when present)."""
-    from hierarch.bayes import _kernel_numba
+    from hierarch.bayes import _kernel_glmm
 
-    return _kernel_numba.logp, _kernel_numba.effects
+    return _kernel_glmm.logp, _kernel_glmm.effects
 
 
 @dataclass
@@ -149,7 +149,7 @@ class GLMMKernel:
 
     def table(self) -> np.ndarray:
         """The uint64 table of the data's addresses and sizes the C entry points read
-        (:mod:`hierarch.bayes._kernel_numba`); the arrays must outlive it."""
+        (:mod:`hierarch.bayes._kernel_glmm`); the arrays must outlive it."""
         self._keep = [
             np.ascontiguousarray(a, dtype=d)
             for a, d in (
@@ -191,11 +191,11 @@ class GLMMKernel:
 
             needed = ("LogpFunc", "ExpandFunc", "PyMcModel", "PySampler")
             if all(hasattr(_lib, n) for n in needed):
-                from hierarch.bayes import _kernel_numba
+                from hierarch.bayes import _kernel_glmm
 
                 return _CModel(
                     self, self.table(), names, shapes, coords, dims,
-                    (_kernel_numba.logp_c, _kernel_numba.expand_c),
+                    (_kernel_glmm.logp_c, _kernel_glmm.expand_c),
                 )  # fmt: skip
         except ImportError:  # pragma: no cover - nutpie is a declared dependency
             pass
@@ -375,7 +375,7 @@ class _CModel:
 class LMMKernel:
     """A one-factor Gaussian model with its K = 1 or 2 group effects integrated out, as
     :func:`hierarch.bayes.graphs.build_marginal` writes it: the statistics, the priors'
-    constants and the layout of ``_kernel_numba.lmm_logp``."""
+    constants and the layout of ``_kernel_lmm.lmm_logp``."""
 
     name: str  # the block's name
     K: int
@@ -407,10 +407,10 @@ class LMMKernel:
 
     def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Log density (up to a constant) and gradient at the unconstrained point ``x``."""
-        from hierarch.bayes import _kernel_numba
+        from hierarch.bayes import _kernel_lmm
 
         grad = np.empty(self.n_dim)
-        val = _kernel_numba.lmm_logp(np.ascontiguousarray(x, dtype=float), grad, *self._args())
+        val = _kernel_lmm.lmm_logp(np.ascontiguousarray(x, dtype=float), grad, *self._args())
         return float(val), grad
 
     def _expanded(self) -> tuple[list[str], list[tuple[int, ...]]]:
@@ -423,11 +423,11 @@ class LMMKernel:
 
     def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Every stored variable at ``x`` (the PyMC graph's names and shapes)."""
-        from hierarch.bayes import _kernel_numba
+        from hierarch.bayes import _kernel_lmm
 
         names, shapes = self._expanded()
         flat = np.empty(int(sum(np.prod(s) for s in shapes)))
-        _kernel_numba.lmm_expand(np.asarray(x, dtype=float), self.p, self.K, self.sc, flat)
+        _kernel_lmm.lmm_expand(np.asarray(x, dtype=float), self.p, self.K, self.sc, flat)
         out, i = {}, 0
         for name, shape in zip(names, shapes, strict=True):
             size = int(np.prod(shape))
@@ -462,9 +462,9 @@ class LMMKernel:
 
     def nutpie_model(self, coords: dict[str, Any], dims: dict[str, tuple[str, ...]]):
         """The kernel's C entry points as a nutpie model."""
-        from hierarch.bayes import _kernel_numba
+        from hierarch.bayes import _kernel_lmm
 
-        return _c_model(self, coords, dims, _kernel_numba.lmm_logp_c, _kernel_numba.lmm_expand_c)
+        return _c_model(self, coords, dims, _kernel_lmm.lmm_logp_c, _kernel_lmm.lmm_expand_c)
 
 
 def lmm_kernel(spec, pm_model) -> LMMKernel | None:

@@ -19,7 +19,7 @@ import pytest
 from scipy import stats
 
 import hierarch
-from hierarch.bayes._kernel_numba import sd_prior
+from hierarch.bayes._kernel_common import sd_prior
 
 
 def _data(rng, n=700, na=400, nb=150, nc=130):
