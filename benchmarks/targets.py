@@ -55,11 +55,22 @@ def _status(out: Path) -> list[str]:
     if "lme4" in cr:
         ours, lme4 = cr["reml"], cr["lme4"]
         speed, mem = lme4["time"] / ours["time"], cr["reml_peak_gib"] / cr["lme4_peak_gib"]
-        ok = speed >= 1 and mem <= 2 and cr["rel_diff"] < 5e-5
+        # lme4's estimates: its default fit's, or, where that stopped short of the optimum
+        # (a higher REML criterion than hierarch's), those of its refit with tight tolerances
+        short = lme4["crit"] > ours["crit"] and cr["rel_diff"] >= 5e-5
+        same = cr["rel_diff"] < 5e-5 or (short and cr["rel_tight"] < 5e-5)
+        ok = speed >= 1 and mem <= 2 and same
+        note = (
+            f" (lme4's default fit stopped {lme4['crit'] - ours['crit']:.1e} above hierarch's "
+            f"criterion, {cr['rel_diff']:.1e} away; its tight refit {cr['rel_tight']:.1e})"
+            if short
+            else ""
+        )
         rows.append(
             "| InstEval REML: lme4's estimates to 4 digits, no slower than lme4, peak memory "
             f"<= 2x | {verdict(ok)}: {ours['time']:.1f} s vs lme4 {lme4['time']:.1f} s "
-            f"({speed:.1f}x), memory {mem:.2f}x, estimates to {cr['rel_diff']:.1e} |"
+            f"({speed:.1f}x), memory {mem:.2f}x, estimates to "
+            f"{min(cr['rel_diff'], cr['rel_tight']):.1e}{note} |"
         )
     else:
         rows.append("| InstEval REML beside lme4 | not measured: Rscript not installed |")
@@ -69,7 +80,8 @@ def _status(out: Path) -> list[str]:
     ratio = (b["ess_bulk_min"] / b["total"]) / (b["plain_ess_bulk_min"] / b["plain_time"])
     rows.append(
         "| InstEval Bayesian (marginalized): R-hat <= 1.01, bulk ESS >= 400, no divergences, "
-        f"< 5 min | {verdict(ok)}: {b['total']:.0f} s for the whole job, R-hat "
+        f"< 5 min | {verdict(ok)}: {b['total']:.0f} s for the whole job (compiling the "
+        f"kernel on a new machine included: {b['compile']:.0f} s), R-hat "
         f"{b['rhat_max']:.4f}, min ESS {b['ess_bulk_min']:.0f}, {b['divergences']} "
         f"divergences; the plain PyMC model in the same run: {b['plain_time']:.0f} s, R-hat "
         f"{b['plain_rhat_max']:.3f}, ESS {b['plain_ess_bulk_min']:.0f} ({ratio:.0f}x less "

@@ -39,24 +39,56 @@ _warnings.filterwarnings(
     "ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning
 )
 
-from hierarch import plots  # noqa: E402
-from hierarch.bayes.diagnostics import ConvergenceWarning  # noqa: E402
-from hierarch.core.datasets import describe_dataset, list_datasets, load_dataset  # noqa: E402
-from hierarch.core.priors import Prior  # noqa: E402
-from hierarch.core.validate import DataWarning  # noqa: E402
-from hierarch.fits.base import BayesFit, load_fit  # noqa: E402
-from hierarch.freq.diagnose import FitWarning  # noqa: E402
-from hierarch.frontends import simulate  # noqa: E402
-from hierarch.frontends.binomial import binomial_model  # noqa: E402
-from hierarch.frontends.engines import from_engine  # noqa: E402
-from hierarch.frontends.explore import explore  # noqa: E402
-from hierarch.frontends.mixed import Model, model  # noqa: E402
-from hierarch.frontends.normal_means import normal_means  # noqa: E402
-from hierarch.frontends.sbc import sbc  # noqa: E402
-from hierarch.report.anova import anova  # noqa: E402
-from hierarch.report.binomial import new_group, population, shrinkage, tau_summary  # noqa: E402
-from hierarch.report.compare import compare  # noqa: E402
-from hierarch.report.crossval import ParetoKWarning, loo_compare  # noqa: E402
+# the public names, imported on first use (PEP 562): ``import hierarch`` stays light (a REML
+# fit never loads PyMC, ArviZ or matplotlib; at InstEval size that is ~0.3 GiB of peak memory
+# and seconds of import time); ``name: (module, attribute)``, attribute None for a module
+_LAZY = {
+    "plots": ("hierarch.plots", None),
+    "ConvergenceWarning": ("hierarch.bayes.diagnostics", "ConvergenceWarning"),
+    "describe_dataset": ("hierarch.core.datasets", "describe_dataset"),
+    "list_datasets": ("hierarch.core.datasets", "list_datasets"),
+    "load_dataset": ("hierarch.core.datasets", "load_dataset"),
+    "Prior": ("hierarch.core.priors", "Prior"),
+    "DataWarning": ("hierarch.core.validate", "DataWarning"),
+    "BayesFit": ("hierarch.fits.base", "BayesFit"),
+    "load_fit": ("hierarch.fits.base", "load_fit"),
+    "FitWarning": ("hierarch.freq.diagnose", "FitWarning"),
+    "simulate": ("hierarch.frontends.simulate", None),
+    "binomial_model": ("hierarch.frontends.binomial", "binomial_model"),
+    "from_engine": ("hierarch.frontends.engines", "from_engine"),
+    "explore": ("hierarch.frontends.explore", "explore"),
+    "Model": ("hierarch.frontends.mixed", "Model"),
+    "model": ("hierarch.frontends.mixed", "model"),
+    "normal_means": ("hierarch.frontends.normal_means", "normal_means"),
+    "sbc": ("hierarch.frontends.sbc", "sbc"),
+    "anova": ("hierarch.report.anova", "anova"),
+    "new_group": ("hierarch.report.binomial", "new_group"),
+    "population": ("hierarch.report.binomial", "population"),
+    "shrinkage": ("hierarch.report.binomial", "shrinkage"),
+    "tau_summary": ("hierarch.report.binomial", "tau_summary"),
+    "compare": ("hierarch.report.compare", "compare"),
+    "ParetoKWarning": ("hierarch.report.crossval", "ParetoKWarning"),
+    "loo_compare": ("hierarch.report.crossval", "loo_compare"),
+}
+
+
+def __getattr__(name: str):
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'hierarch' has no attribute {name!r}") from None
+    import importlib
+
+    value = importlib.import_module(module)
+    if attr is not None:
+        value = getattr(value, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

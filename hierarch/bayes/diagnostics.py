@@ -5,10 +5,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # ArviZ loads when a fit is checked, not on import
+    import arviz as az
 
 __all__ = ["ConvergenceWarning", "Diagnostics", "check_convergence"]
 
@@ -85,6 +88,8 @@ def check_convergence(
     with warnings.catch_warnings():
         # constant elements (a correlation matrix's unit diagonal) give NaN, which is ignored
         warnings.simplefilter("ignore", RuntimeWarning)
+        import arviz as az
+
         rhat = az.rhat(post)
         ess_bulk = az.ess(post, method="bulk")
         ess_tail = az.ess(post, method="tail")

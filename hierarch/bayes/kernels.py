@@ -657,14 +657,16 @@ class CrossedKernel:
             *self.sigma_prior,
         )  # fmt: skip
 
-    def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+    def logp(self, x: np.ndarray, fast: bool = False) -> tuple[float, np.ndarray]:
         """Log density of the variance parameters (up to a constant) and its gradient at the
-        unconstrained point ``x`` (the blocks' log SDs, then log sigma)."""
+        unconstrained point ``x`` (the blocks' log SDs, then log sigma); ``fast``: the
+        gradient's traces in single precision, as the sampler takes them
+        (``_kernel_crossed.crossed_logp``)."""
         from hierarch.bayes import _kernel_crossed
 
         grad = np.empty(self.n_dim)
         val = _kernel_crossed.crossed_logp(
-            np.ascontiguousarray(x, dtype=float), grad, *self._args()
+            np.ascontiguousarray(x, dtype=float), grad, *self._args(), bool(fast)
         )
         return float(val), grad
 

@@ -10,9 +10,10 @@ import os
 import sys
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz as az
+if TYPE_CHECKING:  # ArviZ is imported by what samples, not by importing this module
+    import arviz as az
 
 from hierarch.bayes import _nutpie_disk
 

@@ -33,6 +33,47 @@ _POSITIVE_SUPPORT = frozenset(
 )
 
 
+#: PyMC's parameter names (all, required) of the distributions hierarch's defaults use, so
+#: that a model spec (and a REML fit) does not import PyMC to check its own default priors;
+#: ``tests/core/test_priors.py`` checks the table against PyMC's signatures
+_KNOWN_SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Normal": (("mu", "sigma", "tau"), ()),
+    "HalfNormal": (("sigma", "tau"), ()),
+    "Exponential": (("lam", "scale"), ()),
+    "Gamma": (("alpha", "beta", "mu", "sigma"), ()),
+    "HalfStudentT": (("nu", "sigma", "lam"), ("nu",)),
+    "StudentT": (("nu", "mu", "sigma", "lam"), ("nu",)),
+    "HalfCauchy": (("beta",), ("beta",)),
+    "Beta": (("alpha", "beta", "mu", "sigma", "nu"), ()),
+}
+
+
+#: parameterizations that need no check beyond finite values and positive scales
+_PLAIN = {
+    "Normal": frozenset({"mu", "sigma"}),
+    "HalfNormal": frozenset({"sigma"}),
+    "Exponential": frozenset({"lam"}),
+    "HalfCauchy": frozenset({"beta"}),
+    "StudentT": frozenset({"nu", "mu", "sigma"}),
+    "HalfStudentT": frozenset({"nu", "sigma"}),
+    "Gamma": frozenset({"alpha", "beta"}),
+    "Beta": frozenset({"alpha", "beta"}),
+}
+
+
+def _signature(dist: str) -> tuple[list[str], list[str]] | None:
+    """(parameter names, required names) of PyMC's ``dist``; None: not a PyMC distribution."""
+    if dist in _KNOWN_SIGNATURES:
+        allowed, required = _KNOWN_SIGNATURES[dist]
+        return list(allowed), list(required)
+    import pymc as pm
+
+    cls = getattr(pm, dist, None)
+    if cls is None or not hasattr(cls, "dist"):
+        return None
+    return _parameter_names(cls), _required_names(cls)
+
+
 def _parameter_names(cls) -> list[str]:
     import inspect
 
@@ -76,15 +117,13 @@ class Prior:
     """
 
     def __init__(self, dist: str, **params: float | list[float]) -> None:
-        import pymc as pm
-
-        cls = getattr(pm, str(dist), None)
-        if cls is None or not hasattr(cls, "dist"):
+        signature = _signature(str(dist))
+        if signature is None:
             raise ValueError(f"unknown prior distribution {dist!r}: not a PyMC distribution")
         self.dist = str(dist)
-        allowed = _parameter_names(cls)
+        allowed, required = signature
         unknown = [k for k in params if k not in allowed]
-        missing = [k for k in _required_names(cls) if k not in params]
+        missing = [k for k in required if k not in params]
         if missing and not unknown:
             raise ValueError(
                 f"Prior({dist!r}): missing parameter {', '.join(map(repr, missing))} "
@@ -110,9 +149,16 @@ class Prior:
             if k in _POSITIVE_PARAMETERS and not skew and np.any(values <= 0):
                 raise ValueError(f"Prior({dist!r}): {k} must be positive, got {v!r}")
             self.params[k] = value
-        # PyMC's own checks of the parameterization (Gamma: alpha and beta, or mu and sigma)
+        # PyMC's own checks of the parameterization (Gamma: alpha and beta, or mu and sigma),
+        # except for the one parameterization of hierarch's defaults with parameters of one
+        # shape, which the checks above settle
+        sizes = {np.size(v) for v in self.params.values()}
+        if set(self.params) <= _PLAIN.get(self.dist, frozenset()) and len(sizes - {1}) <= 1:
+            return
+        import pymc as pm
+
         try:
-            cls.dist(**self._np_params())
+            getattr(pm, self.dist).dist(**self._np_params())
         except Exception as e:  # noqa: BLE001 - PyMC raises several types here
             raise ValueError(
                 f"Prior({dist!r}, {self._args()}) is not a valid distribution: {e}"

@@ -66,14 +66,16 @@ import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from hierarch.bayes.diagnostics import Diagnostics, check_convergence
+
+if TYPE_CHECKING:  # ArviZ loads with the first Bayesian fit's summary, not on import
+    import arviz as az
 
 __all__ = [
     "BayesFit",
@@ -131,6 +133,8 @@ class BayesFit:
             # constant (0 / 0) and warns; those rows are dropped below
             warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
             warnings.filterwarnings("ignore", "divide by zero encountered", RuntimeWarning)
+            import arviz as az
+
             table = az.summary(self.idata, **kwargs)
         if "sd" in table.columns:
             diagonal = table.index.str.match(r"corr_.*\[(.+), \1\]$") & (table["sd"] == 0)
@@ -272,6 +276,8 @@ def load_fit(path: str | Path):
         if _ML_ATTR in root.attrs:
             root.load()
             return _load_ml(path, dict(root.attrs), root)
+    import arviz as az
+
     idata = az.from_netcdf(str(path), engine="h5netcdf")
     if hasattr(idata, "load"):  # read everything now: the file may be overwritten later
         idata.load()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import arviz as az
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -107,6 +106,8 @@ def tau_from_draws(
 ) -> TauSummary:
     """Posterior summary of tau from its draws and its prior."""
     draws = np.asarray(draws, dtype=float).ravel()
+    import arviz as az  # on first use: importing hierarch does not load ArviZ
+
     lo, hi = az.hdi(draws, hdi_prob=hdi_prob)
     grid = np.linspace(0.0, max(float(np.quantile(draws, 0.999)) * 1.3, 1e-3), 400)
     return TauSummary(

@@ -70,3 +70,16 @@ def test_binomial_and_known_se_front_ends_check_tau():
 def test_lkj_eta_must_be_positive(sleep):
     with pytest.raises(ValueError, match="lkj_eta must be a positive number"):
         hierarch.model("Reaction ~ Days + (Days | Subject)", sleep, priors={"lkj_eta": -2})
+
+
+def test_the_known_signatures_are_pymcs():
+    """Prior checks the distributions of hierarch's defaults against a table, so that building
+    a model spec does not import PyMC: the table must say what PyMC's signatures say."""
+    import pymc as pm
+
+    from hierarch.core.priors import _KNOWN_SIGNATURES, _parameter_names, _required_names
+
+    for dist, (allowed, required) in _KNOWN_SIGNATURES.items():
+        cls = getattr(pm, dist)
+        assert list(allowed) == _parameter_names(cls), dist
+        assert list(required) == _required_names(cls), dist
