@@ -44,3 +44,20 @@ def test_no_arviz_banner_on_import(tmp_path):
     out = run("hierarch", "b")
     assert out.returncode == 0, out.stderr
     assert "ArviZ is undergoing" not in out.stderr
+
+
+def test_a_frequentist_fit_loads_no_bayesian_stack():
+    """``import hierarch`` is lazy and a REML fit never needs PyMC, ArviZ or matplotlib (at
+    InstEval size they were ~0.3 GiB of the process's peak memory, and seconds of import)."""
+    code = (
+        "import sys\n"
+        "import hierarch\n"
+        "heavy = ('pymc', 'arviz', 'matplotlib', 'pytensor')\n"
+        "assert not [m for m in heavy if m in sys.modules], 'import hierarch'\n"
+        "d = hierarch.load_dataset('sleepstudy')\n"
+        "hierarch.model('Reaction ~ Days + (Days | Subject)', d).fit(method='reml')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", out.stdout

@@ -153,7 +153,7 @@ class Prior:
         # except for the one parameterization of hierarch's defaults with parameters of one
         # shape, which the checks above settle
         sizes = {np.size(v) for v in self.params.values()}
-        if set(self.params) <= _PLAIN.get(self.dist, frozenset()) and len(sizes - {1}) <= 1:
+        if set(self.params) == _PLAIN.get(self.dist) and len(sizes - {1}) <= 1:
             return
         import pymc as pm
 
