@@ -443,7 +443,7 @@ def fit_lmm(
         Restricted maximum likelihood (lme4's default) or maximum likelihood.
     theta_start : array_like, optional
         A start near the optimum (a bootstrap refit starts from the original estimate): one
-        L-BFGS-B search from there, with the boundary check, instead of the four searches
+        L-BFGS-B search from there, with the boundary check, instead of the five searches
         from lme4's start.
     algebra : {"auto", "sparse", "dense", "blocks"}
         How ``Lambda' Z'Z Lambda + I`` is factored: ``"blocks"`` (one grouping factor: a
@@ -470,9 +470,9 @@ def fit_lmm(
         m = _LMM(pf, reml, algebra)
     x0 = np.array([1.0 if lo == 0.0 else 0.0 for lo in m.lower])
     bounds = [(0.0, None) if lo == 0.0 else (None, None) for lo in m.lower]
-    # Two searches from lme4's start (theta = identity): L-BFGS-B can stop on the boundary at a
+    # Searches from lme4's start (theta = identity): L-BFGS-B can stop on the boundary at a
     # degenerate factor (a zero diagonal with the variance carried by an off-diagonal term),
-    # Nelder-Mead escapes that; the better result is then polished by both methods in turn.
+    # Nelder-Mead and COBYQA escape that; the best result is then polished in turn.
     opts_lb = {"ftol": 1e-13, "gtol": 1e-9, "maxiter": 5000}
     opts_nm = {"xatol": 1e-8, "fatol": 1e-10, "maxfev": 3000}
 
@@ -487,6 +487,15 @@ def fit_lmm(
             m.deviance, x, method="Nelder-Mead", bounds=bounds, options=opts_nm
         )
 
+    def cobyqa(x):
+        return optimize.minimize(
+            m.deviance,
+            x,
+            method="COBYQA",
+            bounds=bounds,
+            options={"f_target": -np.inf, "final_tr_radius": 1e-8, "maxfev": 5000},
+        )
+
     if theta_start is not None:
         runs = [lbfgs(np.asarray(theta_start, float).reshape(m.n_theta))]
     elif all(b.k == 1 for b in pf.blocks):
@@ -495,17 +504,13 @@ def fit_lmm(
         # of BOBYQA, lme4's optimiser) reaches two Nelder-Mead searches' optimum to ~1e-10 in
         # 60-90 evaluations (penicillin, pastes, InstEval), where L-BFGS-B on finite
         # differences stops 1e-6 to 1e-5 short
-        runs = [
-            optimize.minimize(
-                m.deviance,
-                x0,
-                method="COBYQA",
-                bounds=bounds,
-                options={"f_target": -np.inf, "final_tr_radius": 1e-8, "maxfev": 5000},
-            )
-        ]
+        runs = [cobyqa(x0)]
     else:
-        runs = [lbfgs(x0), nelder_mead(x0)]
+        # with COBYQA as a third search: on a singular fit L-BFGS-B and Nelder-Mead can both
+        # end in a worse rank-one optimum (lmerTest's simulated seed004, Y ~ X + (X | Group):
+        # zero intercept SD, REML criterion 0.08 above lme4's perfectly correlated optimum,
+        # which COBYQA reaches from every start tried)
+        runs = [lbfgs(x0), nelder_mead(x0), cobyqa(x0)]
         runs.append(nelder_mead(min(runs, key=lambda r: r.fun).x))
         runs.append(lbfgs(runs[-1].x))
     best = min(runs, key=lambda r: r.fun)
