@@ -13,7 +13,8 @@ Then it replaces the section "Issue 13's targets" of ``benchmarks/RESULTS.md`` w
 table computed from the three runs' own figures, followed by the three runs' tables (earlier
 sections of RESULTS.md are left as they are: the history).
 
-    .venv/bin/python benchmarks/targets.py     # ~40 minutes on 2 cores; R makes it complete
+    .venv/bin/python benchmarks/targets.py     # ~15 minutes on 2 cores; R makes it complete
+    .venv/bin/python benchmarks/targets.py --from DIR   # the section again from a run's figures
 
 Peers come from Debian's ``r-cran-lme4`` and ``r-cran-rstanarm``; without ``Rscript`` the
 table says that the peer was not run, and the target is "not measured".
@@ -21,6 +22,7 @@ table says that the peer was not run, and the target is "not measured".
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import re
@@ -32,6 +34,9 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 HEADING = "## Issue 13's targets"
+# cold ESS/s ratios hierarch / plain PyMC of the run issue 13 was written against
+# (RESULTS.md's first table, 2026-12-01)
+ISSUE_DAY_COLD = {"rats": 7.3, "cbpp": 7.7, "pigs": 29.7, "sleepstudy": 20.0}
 
 
 def _run(script: str, out: Path, *args: str) -> float:
@@ -124,6 +129,23 @@ def _status(out: Path) -> list[str]:
         + ", ".join(f"{v['peak_gib']:.2f} GiB ({k})" for k, v in eng.items())
         + " |"
     )
+    # the issue's "cold reruns keep today's ratios": the cold ESS/s ratios of the run the issue
+    # was written against (RESULTS.md, 2026-12-01, before the kernels)
+    parts, oks = [], []
+    for case, before in ISSUE_DAY_COLD.items():
+        hc, pc = cold.get((case, "hierarch")), cold.get((case, "plain"))
+        if not (hc and pc):
+            parts.append(f"{case}: not measured")
+            oks.append(None)
+            continue
+        now = hc["ess_per_s"] / pc["ess_per_s"]
+        oks.append(now >= before)
+        parts.append(f"{case} {now:.1f}x (was {before:.1f}x)")
+    state = "not measured" if None in oks else verdict(all(oks))
+    rows.append(
+        "| Cold reruns keep the issue's day's ESS/s ratios vs the plain PyMC model (no lower) | "
+        f"{state}: {'; '.join(parts)} |"
+    )
     return ["| target | result in this run |", "|---|---|", *rows]
 
 
@@ -131,16 +153,37 @@ def _demote(md: str) -> str:
     return re.sub(r"^## ", "### ", md.strip(), flags=re.M)
 
 
-def main() -> None:
-    out = Path(tempfile.mkdtemp(prefix="hierarch-targets-"))
-    start = time.strftime("%Y-%m-%d %H:%M")
-    t = {
-        "run.py": _run("run.py", out, "rats", "cbpp", "pigs", "sleepstudy"),
-        "engines.py": _run("engines.py", out),
-        "crossed.py": _run("crossed.py", out),
-    }
-    end = time.strftime("%H:%M")
-    machine = f"{platform.node()}: {platform.machine()}, Python {platform.python_version()}"
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="rebuild the section from the figures an earlier run left in this folder "
+        "(its targets.json, run.json, engines.json, crossed.json); runs nothing",
+    )
+    args = parser.parse_args(argv)
+    if args.source is not None:
+        out = args.source
+        meta = json.loads((out / "targets.json").read_text())
+    else:
+        out = Path(tempfile.mkdtemp(prefix="hierarch-targets-"))
+        print(f"figures in {out}", flush=True)
+        started = time.strftime("%Y-%m-%d %H:%M")
+        minutes = {
+            "run.py": _run("run.py", out, "rats", "cbpp", "pigs", "sleepstudy") / 60,
+            "engines.py": _run("engines.py", out) / 60,
+            "crossed.py": _run("crossed.py", out) / 60,
+        }
+        meta = {
+            "start": started,
+            "end": time.strftime("%H:%M"),
+            "minutes": minutes,
+            "machine": f"{platform.node()}: {platform.machine()}, "
+            f"Python {platform.python_version()}",
+        }
+        (out / "targets.json").write_text(json.dumps(meta, indent=1))
+    start, end, t, machine = meta["start"], meta["end"], meta["minutes"], meta["machine"]
     section = [
         f"{HEADING}, from one run ({start}-{end}, `benchmarks/targets.py`)",
         "",
@@ -148,7 +191,7 @@ def main() -> None:
         "sleepstudy`, `engines.py` and `crossed.py` back to back, with nothing else running, "
         "each peer (rstanarm, lme4, the plain PyMC model) measured by the same script in the "
         "same run. Wall times of the three: "
-        + ", ".join(f"{k} {v / 60:.0f} min" for k, v in t.items())
+        + ", ".join(f"{k} {v:.0f} min" for k, v in t.items())
         + ". The status table is computed from the three runs' figures; their tables follow.",
         "",
         *_status(out),
